@@ -39,7 +39,7 @@ struct HtmlLink {
 struct HtmlResult {
   std::string text;                // rendered text, UTF-8
   std::vector<HtmlLink> links;     // in document order, at most `max_links`
-  std::string base;                // <base href>, if any
+  std::string base;                // <base href> as SA resolves with it, if any (see .cc)
   bool invisible_text = false;     // text under display:none or visibility:hidden
   bool tiny_font = false;          // text under font-size 0/1px (CSS) or <font size=0/1>
   bool color_match = false;        // text colour equal to the background colour

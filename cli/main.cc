@@ -1,0 +1,42 @@
+// veto — the command-line front end: one binary, one subcommand per job.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: veto COMMAND [ARGS...]\n"
+    "\n"
+    "veto is an anti-spam filtering engine for email and SMS.\n"
+    "\n"
+    "Commands:\n"
+    "  parse     print messages as veto normalises them (JSON): what the rules will see\n"
+    "\n"
+    "Run `veto COMMAND --help` for a command's options.\n"
+    "  --version   print the version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::printf("veto %s\n", VETO_VERSION);
+    return 0;
+  }
+  if (cmd == "parse") return veto::cli::ParseCommand(args);
+  std::fprintf(stderr, "veto: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,58 @@
+// veto/core/json.h — a small streaming JSON writer for machine output (JSON Lines verdicts,
+// `veto parse`). Strings are written as valid UTF-8: invalid bytes become U+FFFD, control
+// characters are escaped.
+//
+//   JsonWriter w;
+//   w.BeginObject();
+//   w.Key("id"); w.String("abc");
+//   w.Key("score"); w.Number(5.5);
+//   w.EndObject();
+//   std::string line = w.Take();
+//
+// Thread-safety: none; one writer per output.
+#ifndef VETO_CORE_JSON_H_
+#define VETO_CORE_JSON_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace veto {
+
+class JsonWriter {
+ public:
+  // `indent` > 0 pretty-prints with that many spaces per level; 0 writes one line.
+  explicit JsonWriter(int indent = 0) : indent_(indent) {}
+
+  void BeginObject();
+  void EndObject();
+  void BeginArray();
+  void EndArray();
+  void Key(std::string_view key);
+  void String(std::string_view s);
+  void Number(double v);
+  void Int(int64_t v);
+  void Bool(bool v);
+  void Null();
+
+  const std::string& str() const { return out_; }
+  std::string Take() { return std::move(out_); }
+
+  // Appends `s` as a quoted JSON string to `out`.
+  static void AppendQuoted(std::string_view s, std::string* out);
+
+ private:
+  void BeforeValue();
+  void Newline();
+
+  std::string out_;
+  int indent_;
+  // Per open container: number of values written so far.
+  std::vector<int> counts_;
+  bool after_key_ = false;
+};
+
+}  // namespace veto
+
+#endif  // VETO_CORE_JSON_H_

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs each libFuzzer target for a bounded time, seeded from tests/data. Fails on any crash,
+# leak, timeout or out-of-memory. Usage: scripts/fuzz.sh BUILD_DIR SECONDS_FOR_MIME
+set -euo pipefail
+build=${1:-build-fuzz}
+seconds=${2:-60}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+run() {  # name seconds seed-dirs...
+  local name=$1 secs=$2; shift 2
+  mkdir -p "$work/$name"
+  echo "fuzz: $name for ${secs}s"
+  "$build/bin/${name}_fuzzer" "$work/$name" "$@" \
+    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    -print_final_stats=1 >"$work/$name.log" 2>&1 || {
+      tail -50 "$work/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
+  grep -E 'stat::number_of_executed_units|Done' "$work/$name.log" | tail -2
+}
+
+run mime "$seconds" "$root/tests/data/email"
+run decoders "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/email"
+echo "fuzz: no crash, leak or timeout"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `make run`: the main job on the bundled defaults. Until the milter daemon exists, that is
+# normalising the bundled sample messages and printing what the rules will see.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+for f in "$root"/tests/data/email/*.eml; do
+  echo "== veto parse --compact $f"
+  "$root/build/bin/veto" parse --compact "$f"
+done
