@@ -28,7 +28,7 @@ build-asan:
 
 build-fuzz:
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz -j $(JOBS)
+	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer
 
 test: deps
 	$(MAKE) build
