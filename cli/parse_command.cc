@@ -5,7 +5,6 @@
 
 #include "cli/commands.h"
 #include "cli/input.h"
-#include "core/json.h"
 #include "core/message_json.h"
 #include "email/parser.h"
 
@@ -67,15 +66,9 @@ int ParseCommand(const std::vector<std::string>& args) {
             rc = 1;
             return absl::OkStatus();
           }
-          std::string out = MessageToJson(**m, json);
-          if (json.indent == 0) {
-            // JSON Lines: name the source inside the object.
-            out.insert(1, "\"source\":" + [&] {
-              std::string q;
-              JsonWriter::AppendQuoted(in.name, &q);
-              return q;
-            }() + ",");
-          }
+          MessageJsonOptions o = json;
+          o.source = in.name;
+          std::string out = MessageToJson(**m, o);
           std::fwrite(out.data(), 1, out.size(), stdout);
           return absl::OkStatus();
         },

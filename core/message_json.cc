@@ -82,6 +82,10 @@ void WriteStrings(const std::vector<std::string_view>& v, JsonWriter* w) {
 std::string MessageToJson(const Message& m, const MessageJsonOptions& o) {
   JsonWriter w(o.indent);
   w.BeginObject();
+  if (!o.source.empty()) {
+    w.Key("source");
+    w.String(o.source);
+  }
   w.Key("channel");
   w.String(m.channel == Channel::kSms ? "sms" : "email");
   w.Key("size");

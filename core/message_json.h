@@ -8,6 +8,7 @@
 #define VETO_CORE_MESSAGE_JSON_H_
 
 #include <string>
+#include <string_view>
 
 #include "core/message.h"
 
@@ -17,6 +18,7 @@ struct MessageJsonOptions {
   int indent = 2;              // 0: one line (JSON Lines)
   bool include_full = false;   // the raw message text can be large; off by default
   bool include_decoded = false;  // each leaf's transfer-decoded bytes
+  std::string_view source;       // if set, written first as "source" (file or archive member)
 };
 
 std::string MessageToJson(const Message& message, const MessageJsonOptions& options = {});
