@@ -105,13 +105,24 @@ bool AllAscii(std::string_view s) {
   return true;
 }
 
-// string_view::find_first_of calls memchr on the set for every byte; URL components are
-// split often enough for that to show in profiles.
-size_t FindAny(std::string_view s, std::string_view set) {
+// A set of bytes as a lookup table. string_view::find_first_of calls memchr on the set for
+// every byte, and even a loop over the set per byte shows in profiles: URL components are
+// split for every candidate.
+struct ByteSet {
+  std::array<bool, 256> in{};
+  constexpr explicit ByteSet(std::string_view set) {
+    for (unsigned char c : set) in[c] = true;
+  }
+  bool operator[](unsigned char c) const { return in[c]; }
+};
+
+constexpr ByteSet kAuthorityEndSpecial("/\\?#");
+constexpr ByteSet kAuthorityEnd("/?#");
+constexpr ByteSet kQueryOrFragment("?#");
+
+size_t FindAny(std::string_view s, const ByteSet& set) {
   for (size_t i = 0; i < s.size(); ++i) {
-    for (char c : set) {
-      if (s[i] == c) return i;
-    }
+    if (set[static_cast<unsigned char>(s[i])]) return i;
   }
   return std::string_view::npos;
 }
@@ -161,14 +172,79 @@ const psl_ctx_t* Psl() {
   return psl;
 }
 
+// Hash for the per-thread caches of libpsl answers: FNV-1a, cheap on short names.
+uint64_t HashBytes(std::string_view s) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h ^ (h >> 29);
+}
+
 // psl_is_public_suffix() alone is true for every single label (the implicit "*" rule), so the
 // explicit list is asked with PSL_TYPE_NO_STAR_RULE: "com" and "uk" yes, "txt" and "then" no.
 bool IsRealTld(std::string_view lower_label) {
   char buf[72];
   if (lower_label.empty() || lower_label.size() >= sizeof(buf) || Psl() == nullptr) return false;
+  // Each schemeless candidate asks this (~0.15 us in libpsl), and prose repeats the same few
+  // "TLDs" ("com", "txt", "net", ...): short labels are remembered in a small per-thread
+  // direct-mapped table of plain bytes.
+  struct Entry {
+    char label[14];
+    uint8_t len = 0;  // 0: empty slot (labels are never empty)
+    bool real = false;
+  };
+  thread_local std::array<Entry, 256> cache;
+  Entry* e = nullptr;
+  if (lower_label.size() <= sizeof(Entry::label)) {
+    e = &cache[HashBytes(lower_label) & 255];
+    if (e->len == lower_label.size() &&
+        std::memcmp(e->label, lower_label.data(), lower_label.size()) == 0) {
+      return e->real;
+    }
+  }
   std::memcpy(buf, lower_label.data(), lower_label.size());
   buf[lower_label.size()] = '\0';
-  return psl_is_public_suffix2(Psl(), buf, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+  bool real = psl_is_public_suffix2(Psl(), buf, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+  if (e != nullptr) {
+    std::memcpy(e->label, lower_label.data(), lower_label.size());
+    e->len = static_cast<uint8_t>(lower_label.size());
+    e->real = real;
+  }
+  return real;
+}
+
+// Offset of the registrable domain in `host` (lower-case ASCII, no NUL), 0 if there is none.
+//
+// psl_registrable_domain tries the list once per label, about 0.7 us a host, and a corpus
+// names the same hosts again and again, so answers are kept per thread (pure and lock-free).
+// libpsl returns a pointer into its argument, so the answer is a suffix of the host and an
+// entry is the host and an offset. 1024 entries in 2-way sets: a direct-mapped table of 256
+// missed on 14% of lookups over the SpamAssassin corpus, this on 10.5%, barely above the 10%
+// of first sightings. It is deliberately not big enough to hold a whole benchmark corpus,
+// whose repeated passes would then look faster than a stream of new mail.
+size_t RegisteredDomainOffset(const std::string& host) {
+  struct Entry {
+    std::string host;
+    size_t offset = 0;
+  };
+  struct Set {
+    Entry way[2];
+    int recent = 0;
+  };
+  thread_local std::array<Set, 512> cache;
+  Set& set = cache[HashBytes(host) & 511];
+  for (int w = 0; w < 2; ++w) {
+    if (set.way[w].host == host) {
+      set.recent = w;
+      return set.way[w].offset;
+    }
+  }
+  int victim = 1 - set.recent;
+  Entry& e = set.way[victim];
+  const char* r = psl_registrable_domain(Psl(), host.c_str());
+  e.host = host;
+  e.offset = r != nullptr ? static_cast<size_t>(r - host.c_str()) : 0;
+  set.recent = victim;
+  return e.offset;
 }
 
 bool IdnToAscii(const std::string& in, std::string* out) {
@@ -288,11 +364,29 @@ bool KeepEncoded(unsigned char c) {
   return std::string_view("%/?#&=+;\"<>\\").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
+// Bytes AppendNormalized copies unchanged whatever its flags: printable ASCII except the
+// ones it escapes ('"', '<', '>'), '%' and '\\'.
+constexpr ByteSet kCopiedAsIs = [] {
+  ByteSet set("");
+  for (int c = 0x21; c < 0x7F; ++c) set.in[c] = true;
+  for (unsigned char c : std::string_view("\"<>%\\")) set.in[c] = false;
+  return set;
+}();
+
 // Percent-normalises one URL component: escapes of printable ASCII are decoded unless
 // KeepEncoded, other escapes are kept with upper-case hex, a bare '%' becomes %25, and raw
 // spaces, controls, 8-bit bytes and '"<>' are escaped. Idempotent.
 void AppendNormalized(std::string_view in, bool decode, bool backslash_to_slash, std::string* out) {
   for (size_t i = 0; i < in.size(); ++i) {
+    // Almost every byte of a real URL is copied as it is: append such runs in one go rather
+    // than a push_back (with its capacity check) per byte.
+    size_t run = i;
+    while (run < in.size() && kCopiedAsIs[static_cast<unsigned char>(in[run])]) ++run;
+    if (run != i) {
+      out->append(in.data() + i, run - i);
+      i = run;
+      if (i == in.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(in[i]);
     if (c == '%') {
       int hi = i + 2 < in.size() ? HexVal(in[i + 1]) : -1;
@@ -391,13 +485,13 @@ bool NormalizeHost(std::string_view raw, bool strict_idn, HostInfo* hi) {
   }
   // After IDN mapping too: fullwidth digits map to an IPv4 form.
   if (auto ip = ParseIPv4(h)) h = *ip;
-  hi->ascii = h;
   if (HasXnLabel(h)) {
     hi->idn = true;
     if (!IdnToUnicode(h, &hi->unicode)) hi->unicode = h;
   } else {
     hi->unicode = h;
   }
+  hi->ascii = std::move(h);
   return true;
 }
 
@@ -462,9 +556,46 @@ void FillHost(HostInfo&& hi, FoundUri* f) {
   f->registered_domain = f->host.empty() ? std::string() : RegisteredDomain(f->host);
 }
 
+bool CanonicalizeAbsoluteUncached(std::string_view s, bool strict_idn, FoundUri* f);
+
+// CanonicalizeAbsoluteUncached, remembering recent answers per thread. A message names the
+// same link again and again (a tracking link in every paragraph, the same URL in the text
+// and the HTML part, a base URL for every relative link): over the SpamAssassin corpus half
+// of all calls repeat one of the last 256. A hit copies four short strings instead of
+// re-parsing, re-normalising the host and asking libpsl. The table is small on purpose:
+// it serves repeats within a message and its neighbours, not a whole corpus.
+bool CanonicalizeAbsolute(std::string_view s, bool strict_idn, FoundUri* f) {
+  struct Entry {
+    std::string input;  // empty: unused (empty input never canonicalises)
+    bool strict_idn = false;
+    bool ok = false;
+    FoundUri result;  // url, host, host_unicode, registered_domain, idn when ok
+  };
+  // Inputs this long are rare and cost more to copy into the table than they are reused.
+  constexpr size_t kMaxMemoInput = 512;
+  if (s.empty() || s.size() > kMaxMemoInput) return CanonicalizeAbsoluteUncached(s, strict_idn, f);
+  thread_local std::array<Entry, 256> memo;
+  Entry& e = memo[(HashBytes(s) ^ static_cast<uint64_t>(strict_idn)) & 255];
+  if (e.strict_idn != strict_idn || e.input != s) {
+    e.input.assign(s);
+    e.strict_idn = strict_idn;
+    e.result = FoundUri();
+    e.ok = CanonicalizeAbsoluteUncached(s, strict_idn, &e.result);
+  }
+  if (e.ok) {
+    f->url = e.result.url;
+    f->host = e.result.host;
+    f->host_unicode = e.result.host_unicode;
+    f->registered_domain = e.result.registered_domain;
+    f->idn = e.result.idn;
+  }
+  return e.ok;
+}
+
 // Canonicalises an absolute URL (one with a scheme). Fails for scheme-only input, for http,
 // https and ftp without a host, and (with `strict_idn`) for hosts that are not valid IDNs.
-bool CanonicalizeAbsolute(std::string_view s, bool strict_idn, FoundUri* f) {
+// Sets url, host, host_unicode, registered_domain and idn of `f`, and nothing on failure.
+bool CanonicalizeAbsoluteUncached(std::string_view s, bool strict_idn, FoundUri* f) {
   size_t colon = SchemeEnd(s);
   if (colon == std::string_view::npos) return false;
   std::string scheme = ToLower(s.substr(0, colon));
@@ -484,11 +615,13 @@ bool CanonicalizeAbsolute(std::string_view s, bool strict_idn, FoundUri* f) {
     rest.remove_prefix(2);
     has_auth = true;
   }
-  std::string url = scheme;
+  std::string url;
+  url.reserve(s.size() + 8);  // the canonical form is rarely longer: ":80" goes, "/" comes
+  url = scheme;
   url += ':';
   HostInfo hi;
   if (has_auth) {
-    size_t ae = FindAny(rest, special ? std::string_view("/\\?#") : std::string_view("/?#"));
+    size_t ae = FindAny(rest, special ? kAuthorityEndSpecial : kAuthorityEnd);
     auth = rest.substr(0, ae);
     rest = ae == std::string_view::npos ? std::string_view() : rest.substr(ae);
     std::string_view userinfo, hostport = auth, host, port;
@@ -538,7 +671,7 @@ bool CanonicalizeAbsolute(std::string_view s, bool strict_idn, FoundUri* f) {
       }
     }
   }
-  size_t qpos = FindAny(rest, "?#");
+  size_t qpos = FindAny(rest, kQueryOrFragment);
   std::string_view path = rest.substr(0, qpos);
   if (special && path.empty()) url += '/';
   AppendNormalized(path, true, special, &url);
@@ -579,7 +712,7 @@ UriParts SplitUri(std::string_view s) {
   }
   if (s.starts_with("//")) {
     s.remove_prefix(2);
-    size_t e = FindAny(s, "/?#");
+    size_t e = FindAny(s, kAuthorityEnd);
     p.has_authority = true;
     p.authority = s.substr(0, e);
     s = e == std::string_view::npos ? std::string_view() : s.substr(e);
@@ -652,12 +785,23 @@ size_t WwwPrefixLen(std::string_view s) {
 // Attribute values: whitespace, NBSP, BOM and controls around the value go; tabs and line
 // breaks inside it go too (browsers and SpamAssassin both drop them).
 std::string TrimValue(std::string_view raw) {
-  std::string v;
-  v.reserve(std::min(raw.size(), kMaxUrl));
+  // Values almost never contain tabs or line breaks: then the trimmed value is a slice of
+  // `raw`, and is copied once instead of byte by byte.
+  bool has_break = false;
   for (unsigned char c : raw) {
-    if (c == '\t' || c == '\n' || c == '\r') continue;
-    if (v.size() == kMaxUrl) break;
-    v.push_back(static_cast<char>(c));
+    if (c == '\t' || c == '\n' || c == '\r') {
+      has_break = true;
+      break;
+    }
+  }
+  std::string v;
+  if (has_break || raw.size() > kMaxUrl) {
+    v.reserve(std::min(raw.size(), kMaxUrl));
+    for (unsigned char c : raw) {
+      if (c == '\t' || c == '\n' || c == '\r') continue;
+      if (v.size() == kMaxUrl) break;
+      v.push_back(static_cast<char>(c));
+    }
   }
   auto junk_front = [](std::string_view s) -> size_t {
     unsigned char c = s[0];
@@ -673,7 +817,7 @@ std::string TrimValue(std::string_view raw) {
     if (s.ends_with("\xEF\xBB\xBF")) return 3;
     return 0;
   };
-  std::string_view sv(v);
+  std::string_view sv = has_break || raw.size() > kMaxUrl ? std::string_view(v) : raw;
   while (!sv.empty()) {
     size_t k = junk_front(sv);
     if (!k) break;
@@ -767,29 +911,63 @@ class Extractor {
     return {reinterpret_cast<const char*>(s_) + a, b - a};
   }
 
+#if defined(__SSE2__)
+  // Bit k set: s_[i + k] is a trigger byte that its handler would not dismiss at once, judged
+  // by the bytes around it. Prose is full of trigger bytes that cannot start a URL: the '.'
+  // ending a sentence, the ':' of "Note: ", the 'd' of every word that starts with one. Their
+  // handlers return i + 1 without looking further or changing any state, so skipping them
+  // here changes nothing, and the scan stops about a third as often. The conditions are
+  // necessary ones taken from the handlers (each is checked in full there):
+  //   '.'  OnDot:     next is alphanumeric or non-ASCII, or " . "
+  //   ':'  OnColon:   next is alphanumeric, '/' or '\\', or ": /" (": " then needs "//")
+  //   '@'  OnAt:      always
+  //   '[', '(', '{'  OnBracket: next is '.', ':', 'd' or 'D' ("[.]", "[:]", "(dot)")
+  //   'd', 'D'  OnD:  " do" (of " dot ")
+  // Needs i + 18 <= n_ (it reads two bytes past the block); the byte before the text reads as
+  // NUL.
+  unsigned WakeMask(size_t i) const {
+    auto load = [this, i](size_t k) {
+      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + i + k));
+    };
+    auto eq = [](__m128i a, char c) { return _mm_cmpeq_epi8(a, _mm_set1_epi8(c)); };
+    // Signed compares: bytes >= 0x80 are negative and fall outside every ASCII range.
+    auto in = [](__m128i a, char lo, char hi) {
+      return _mm_and_si128(_mm_cmpgt_epi8(a, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                           _mm_cmplt_epi8(a, _mm_set1_epi8(static_cast<char>(hi + 1))));
+    };
+    const __m128i case_bit = _mm_set1_epi8(0x20);
+    __m128i cur = load(0), next = load(1), next2 = load(2);
+    __m128i prev = i == 0 ? _mm_slli_si128(cur, 1) : load(-1);
+    __m128i next_folded = _mm_or_si128(next, case_bit);
+    __m128i next_alnum = _mm_or_si128(in(next, '0', '9'), in(next_folded, 'a', 'z'));
+    __m128i prev_space = eq(prev, ' '), next_space = eq(next, ' ');
+
+    __m128i dot = _mm_and_si128(
+        eq(cur, '.'),
+        _mm_or_si128(_mm_or_si128(next_alnum, _mm_cmplt_epi8(next, _mm_setzero_si128())),
+                     _mm_and_si128(prev_space, next_space)));
+    __m128i colon = _mm_and_si128(
+        eq(cur, ':'), _mm_or_si128(_mm_or_si128(next_alnum, eq(next, '/')),
+                                   _mm_or_si128(eq(next, '\\'),
+                                                _mm_and_si128(next_space, eq(next2, '/')))));
+    __m128i bracket = _mm_and_si128(
+        _mm_or_si128(_mm_or_si128(eq(cur, '['), eq(cur, '(')), eq(cur, '{')),
+        _mm_or_si128(_mm_or_si128(eq(next, '.'), eq(next, ':')), eq(next_folded, 'd')));
+    __m128i d = _mm_and_si128(_mm_and_si128(eq(_mm_or_si128(cur, case_bit), 'd'), prev_space),
+                              eq(next_folded, 'o'));
+    __m128i wake = _mm_or_si128(_mm_or_si128(dot, colon),
+                                _mm_or_si128(_mm_or_si128(bracket, d), eq(cur, '@')));
+    return static_cast<unsigned>(_mm_movemask_epi8(wake));
+  }
+#endif
+
   size_t NextTrigger(size_t i) const {
 #if defined(__SSE2__)
-    // 16 bytes per step. 'd'/'D' is by far the most common trigger in prose, but OnD only
-    // acts on the 'd' of " dot ", so here it counts only after a space: skipping the others
-    // changes nothing, as OnD would return i + 1 for them without looking further.
-    if (i == 0 && n_ > 0 && Is(s_[0], kTrigger)) return 0;
-    if (i == 0) i = 1;
-    const __m128i dot = _mm_set1_epi8('.'), colon = _mm_set1_epi8(':'), at = _mm_set1_epi8('@');
-    const __m128i square = _mm_set1_epi8('['), paren = _mm_set1_epi8('('),
-                  brace = _mm_set1_epi8('{'), d = _mm_set1_epi8('d'), space = _mm_set1_epi8(' '),
-                  case_bit = _mm_set1_epi8(0x20);
-    while (i + 16 <= n_) {
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + i));
-      __m128i prev = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + i - 1));
-      __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, dot), _mm_cmpeq_epi8(v, colon)),
-                               _mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, square)));
-      m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, paren), _mm_cmpeq_epi8(v, brace)));
-      m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(v, case_bit), d),
-                                        _mm_cmpeq_epi8(prev, space)));
-      unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(m));
-      if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
-      i += 16;
+    for (; i + 18 <= n_; i += 16) {
+      if (unsigned mask = WakeMask(i); mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
     }
+    // The last few bytes go through the table below, which stops at every trigger byte: a
+    // superset of the wake mask, and handlers dismiss the extra ones as before.
 #endif
     // Unrolled so the common no-trigger case is a tight run of table loads.
     while (i + 4 <= n_) {
@@ -1338,7 +1516,7 @@ std::optional<FoundUri> CanonicalizeUri(std::string_view raw, std::string_view b
   std::string ref = v;
   if (IsSpecialScheme(bp.scheme)) {
     // Browsers read '\' as '/' before the query in http(s)/ftp references.
-    size_t stop = FindAny(ref, "?#");
+    size_t stop = FindAny(ref, kQueryOrFragment);
     for (size_t k = 0; k < ref.size() && k < stop; ++k) {
       if (ref[k] == '\\') ref[k] = '/';
     }
@@ -1401,20 +1579,8 @@ std::string RegisteredDomain(std::string_view host) {
   if (std::all_of(h.begin() + tld, h.end(), [](char c) { return IsDigit(c); })) return h;
   if (!AllAscii(h)) h = HostToAscii(h);
   if (h.find('\0') != std::string::npos || Psl() == nullptr) return h;
-  // psl_registrable_domain walks the labels with a list lookup each and was a fifth of the
-  // extraction time on URL-dense mail, while a message names the same few hosts again and
-  // again: a small per-thread direct-mapped cache keeps the functions pure and lock-free.
-  struct Entry {
-    std::string host, domain;
-  };
-  thread_local std::array<Entry, 256> cache;
-  Entry& e = cache[std::hash<std::string>{}(h)&255];
-  if (e.host != h) {
-    const char* r = psl_registrable_domain(Psl(), h.c_str());
-    e.domain = r != nullptr ? std::string(r) : h;
-    e.host = h;
-  }
-  return e.domain;
+  h.erase(0, RegisteredDomainOffset(h));
+  return h;
 }
 
 std::string HostToAscii(std::string_view host_utf8) {

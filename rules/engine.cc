@@ -1,0 +1,483 @@
+#include "rules/engine.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/strings.h"
+#include "rules/evals.h"
+#include "rules/header_values.h"
+#include "rules/meta.h"
+#include "rules/regex.h"
+
+namespace veto::rules {
+namespace {
+
+struct HsDatabaseDeleter {
+  void operator()(hs_database_t* db) const { hs_free_database(db); }
+};
+using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
+
+// One regex rule as compiled: which slot it sets, how a Hyperscan hit is finished.
+struct Pattern {
+  int slot = -1;
+  bool prefilter = false;
+  bool multiple = false;
+  bool nosubject = false;
+  bool negate = false;
+  uint32_t maxhits = 0;
+  std::unique_ptr<ConfirmRegex> confirm;  // prefilter or multiple
+};
+
+// A block-mode database over one kind of text; Hyperscan ids index `patterns`.
+struct Database {
+  HsDatabase db;
+  std::vector<int> patterns;  // hs id -> index into Engine::patterns_
+  size_t bytes = 0;
+};
+
+enum class Field { kBody, kRawBody, kFull, kUri };
+
+struct HeaderGroup {
+  HeaderSpec spec;             // what to read (modifiers, if-unset)
+  Database db;                 // may be empty when the group has only `exists:` rules
+  std::vector<int> negated;    // pattern indices of `!~` rules (hit when no match)
+};
+
+struct MimeHeaderGroup {
+  HeaderSpec spec;
+  Database db;
+  std::vector<int> negated;
+};
+
+struct MetaRule {
+  int slot;
+  MetaExpression expr;
+};
+
+class Scratch : public MatchScratch {
+ public:
+  ~Scratch() override {
+    if (hs != nullptr) hs_free_scratch(hs);
+  }
+  hs_scratch_t* hs = nullptr;
+  std::vector<double> values;
+  std::vector<uint8_t> matched;   // per pattern, for negation within one scan target
+  std::vector<uint32_t> counted;  // per slot: hits counted so far (maxhits)
+};
+
+struct ScanContext {
+  const std::vector<Pattern>* patterns;
+  const Database* db;
+  Scratch* scratch;
+  std::string_view text;
+  size_t element;
+};
+
+class Engine : public CompiledRules {
+ public:
+  absl::Status Build(const RuleSet& set, const EngineOptions& options, CompileReport* report);
+
+  std::unique_ptr<MatchScratch> NewScratch() const override {
+    auto s = std::make_unique<Scratch>();
+    for (const Database* d : all_dbs_) {
+      if (d->db && hs_alloc_scratch(d->db.get(), &s->hs) != HS_SUCCESS) break;
+    }
+    s->values.assign(slot_names_.size(), 0);
+    s->matched.assign(patterns_.size(), 0);
+    s->counted.assign(slot_names_.size(), 0);
+    return s;
+  }
+
+  void Match(const Message& m, MatchScratch* scratch, Scores* out) const override {
+    auto* s = static_cast<Scratch*>(scratch);
+    Run(m, s);
+    for (int slot : reported_) {
+      double v = s->values[slot];
+      if (v == 0) continue;
+      veto::Match hit;
+      hit.id = slot_names_[slot];
+      hit.score = slot_scores_[slot];
+      hit.count = v >= 1 ? static_cast<uint32_t>(v) : 1;
+      hit.kind = MatchKind::kRule;
+      out->Add(hit);
+    }
+  }
+
+  std::vector<std::pair<std::string, double>> AllHits(const Message& m,
+                                                      MatchScratch* scratch) const override {
+    auto* s = static_cast<Scratch*>(scratch);
+    Run(m, s);
+    std::vector<std::pair<std::string, double>> out;
+    for (size_t i = 0; i < rule_slots_; ++i) {
+      if (s->values[i] != 0) out.emplace_back(slot_names_[i], s->values[i]);
+    }
+    return out;
+  }
+
+  size_t scratch_bytes() const override {
+    auto s = NewScratch();
+    size_t n = 0;
+    hs_scratch_size(static_cast<Scratch*>(s.get())->hs, &n);
+    return n;
+  }
+
+ private:
+  int AddPattern(const Rule& r, int slot, const HyperscanPattern& hp, CompileReport* report,
+                 std::vector<std::string>* exprs, std::vector<unsigned>* flags, Database* db);
+  absl::Status CompileDatabase(std::vector<std::string>& exprs, std::vector<unsigned>& flags,
+                               Database* db, CompileReport* report);
+  void Run(const Message& m, Scratch* s) const;
+  void Scan(const Database& db, std::string_view text, size_t element, Scratch* s) const;
+  static int OnMatch(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                     void* ctx);
+
+  std::vector<std::string> slot_names_;  // rule names, then unknown meta operands
+  std::vector<double> slot_scores_;
+  size_t rule_slots_ = 0;
+  std::vector<int> reported_;            // slots reported when hit
+  std::vector<Pattern> patterns_;
+  Database body_, rawbody_, full_, uri_;
+  std::vector<HeaderGroup> headers_;
+  std::vector<std::pair<HeaderSpec, int>> exists_;  // spec, slot
+  std::vector<MimeHeaderGroup> mimeheaders_;
+  std::vector<std::pair<EvalFunction, int>> evals_;
+  std::vector<MetaRule> metas_;           // in dependency order
+  std::vector<const Database*> all_dbs_;
+};
+
+int Engine::OnMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
+  auto* c = static_cast<ScanContext*>(ctx);
+  int pi = c->db->patterns[id];
+  const Pattern& p = (*c->patterns)[pi];
+  Scratch* s = c->scratch;
+  if (p.nosubject && c->element == 0) return 0;
+  if (p.prefilter && !p.confirm->Matches(c->text)) return 0;
+  s->matched[pi] = 1;
+  if (p.negate) return 0;  // decided after the scan
+  if (p.multiple) {
+    uint32_t& done = s->counted[p.slot];
+    if (p.maxhits > 0 && done >= p.maxhits) return 0;
+    size_t n = p.confirm->CountMatches(c->text, p.maxhits > 0 ? p.maxhits - done : 0);
+    done += static_cast<uint32_t>(n);
+    s->values[p.slot] += static_cast<double>(n);
+  } else {
+    s->values[p.slot] = 1;
+  }
+  return 0;
+}
+
+void Engine::Scan(const Database& db, std::string_view text, size_t element, Scratch* s) const {
+  if (!db.db) return;
+  ScanContext ctx{&patterns_, &db, s, text, element};
+  hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs, &Engine::OnMatch,
+          &ctx);
+}
+
+void Engine::Run(const Message& m, Scratch* s) const {
+  std::fill(s->values.begin(), s->values.end(), 0);
+  std::fill(s->counted.begin(), s->counted.end(), 0);
+  for (size_t i = 0; i < m.body_elements.size(); ++i) Scan(body_, m.body_elements[i], i, s);
+  for (size_t i = 0; i < m.rawbody_elements.size(); ++i)
+    Scan(rawbody_, m.rawbody_elements[i], i, s);
+  Scan(full_, m.full, 0, s);
+  for (const Uri& u : m.uris) {
+    Scan(uri_, u.url, 0, s);
+    if (u.raw != u.url) Scan(uri_, u.raw, 0, s);
+  }
+  for (const HeaderGroup& g : headers_) {
+    bool present = false;
+    std::string text = HeaderTarget(m, g.spec, &present);
+    for (int pi : g.negated) s->matched[pi] = 0;
+    Scan(g.db, text, 0, s);
+    for (int pi : g.negated) {
+      if (!s->matched[pi]) s->values[patterns_[pi].slot] = 1;
+    }
+  }
+  for (const auto& [spec, slot] : exists_) {
+    bool present = !m.GetHeaders(spec.name).empty() &&
+                   !(spec.name.size() >= 7 && EqualsIgnoreCase(spec.name.substr(0, 7), "X-Spam-"));
+    if (present) s->values[slot] = 1;
+  }
+  for (const MimeHeaderGroup& g : mimeheaders_) {
+    std::vector<std::string> texts = MimeHeaderTargets(m, g.spec);
+    for (size_t i = 0; i < texts.size(); ++i) Scan(g.db, texts[i], i, s);
+    // SpamAssassin's negated mimeheader rules always hit (§3.8); no stock rule has one.
+    for (int pi : g.negated) s->values[patterns_[pi].slot] = 1;
+  }
+  for (const auto& [fn, slot] : evals_) {
+    double v = fn(m);
+    if (v != 0) s->values[slot] = v > 0 ? v : 1;
+  }
+  for (const MetaRule& meta : metas_) {
+    double v = meta.expr.Evaluate(s->values.data());
+    s->values[meta.slot] = v == 0 ? 0 : (v > 0 ? v : 1);
+  }
+}
+
+int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern& hp, CompileReport* report,
+                       std::vector<std::string>* exprs, std::vector<unsigned>* flags,
+                       Database* db) {
+  Pattern p;
+  p.slot = slot;
+  p.prefilter = hp.prefilter;
+  p.multiple = r.multiple;
+  p.maxhits = r.maxhits;
+  p.nosubject = r.nosubject && r.type == RuleType::kBody;
+  p.negate = r.header.negate;
+  if (p.prefilter || p.multiple) {
+    absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
+    if (!c.ok()) {
+      report->problems.push_back({r.file, r.line, r.name,
+                                  Cat("PCRE2 cannot compile: ", c.status().message())});
+      return -1;
+    }
+    p.confirm = *std::move(c);
+  }
+  if (p.prefilter) ++report->prefiltered;
+  else ++report->exact;
+  if (p.multiple) ++report->counted;
+  patterns_.push_back(std::move(p));
+  int index = static_cast<int>(patterns_.size() - 1);
+  db->patterns.push_back(index);
+  exprs->push_back(hp.expression);
+  // SINGLEMATCH: a hit is all we need from Hyperscan; counting is PCRE2's job.
+  flags->push_back(hp.flags | HS_FLAG_SINGLEMATCH);
+  return index;
+}
+
+absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vector<unsigned>& flags,
+                                     Database* db, CompileReport* report) {
+  while (!exprs.empty()) {
+    std::vector<const char*> ptrs;
+    std::vector<unsigned> ids;
+    for (size_t i = 0; i < exprs.size(); ++i) {
+      ptrs.push_back(exprs[i].c_str());
+      ids.push_back(static_cast<unsigned>(i));
+    }
+    hs_database_t* out = nullptr;
+    hs_compile_error_t* err = nullptr;
+    hs_error_t rc = hs_compile_multi(ptrs.data(), flags.data(), ids.data(),
+                                     static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr,
+                                     &out, &err);
+    if (rc == HS_SUCCESS) {
+      db->db.reset(out);
+      hs_database_size(out, &db->bytes);
+      report->database_bytes += db->bytes;
+      ++report->databases;
+      all_dbs_.push_back(db);
+      return absl::OkStatus();
+    }
+    // Drop the one pattern Hyperscan names and try again; a database-wide failure (e.g.
+    // resource limits) gives up on this database.
+    int bad = err != nullptr ? err->expression : -1;
+    std::string msg = err != nullptr && err->message != nullptr ? err->message : "unknown error";
+    hs_free_compile_error(err);
+    if (bad < 0 || bad >= static_cast<int>(exprs.size())) {
+      return absl::InternalError(Cat("Hyperscan: ", msg));
+    }
+    const Pattern& p = patterns_[db->patterns[bad]];
+    report->problems.push_back({"", 0, slot_names_[p.slot], Cat("Hyperscan: ", msg)});
+    exprs.erase(exprs.begin() + bad);
+    flags.erase(flags.begin() + bad);
+    db->patterns.erase(db->patterns.begin() + bad);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
+                           CompileReport* report) {
+  auto start = std::chrono::steady_clock::now();
+  int score_set = std::clamp(options.score_set, 0, 3);
+  report->rules_total = set.rules.size();
+
+  // Slots: every defined rule, then names metas mention that are not defined (value 0).
+  absl::flat_hash_map<std::string, int> slot_of;
+  for (const Rule& r : set.rules) {
+    slot_of[r.name] = static_cast<int>(slot_names_.size());
+    slot_names_.push_back(r.name);
+    slot_scores_.push_back(r.scores[score_set]);
+  }
+  rule_slots_ = slot_names_.size();
+  auto resolve = [&](std::string_view name) {
+    auto it = slot_of.find(std::string(name));
+    if (it != slot_of.end()) return it->second;
+    int slot = static_cast<int>(slot_names_.size());
+    slot_of[std::string(name)] = slot;
+    slot_names_.emplace_back(name);
+    slot_scores_.push_back(0);
+    return slot;
+  };
+
+  std::vector<std::string> all_names;
+  for (const Rule& r : set.rules) all_names.push_back(r.name);
+  all_names.insert(all_names.end(), set.score_only.begin(), set.score_only.end());
+
+  std::vector<std::string> body_x, raw_x, full_x, uri_x;
+  std::vector<unsigned> body_f, raw_f, full_f, uri_f;
+  absl::flat_hash_map<std::string, size_t> header_group_of, mime_group_of;
+  std::vector<std::vector<std::string>> header_x, mime_x;
+  std::vector<std::vector<unsigned>> header_f, mime_f;
+  // Metas are parsed after all slots exist; remember them.
+  std::vector<const Rule*> meta_rules;
+
+  for (const Rule& r : set.rules) {
+    int slot = slot_of[r.name];
+    // Zero-score rules are not run at all (§1.8); metas see 0.
+    if (r.scores[score_set] == 0) continue;
+    ++report->rules_active;
+    bool is_sub = r.name.starts_with("__");
+    if (!is_sub) reported_.push_back(slot);
+    if (r.type == RuleType::kMeta) {
+      meta_rules.push_back(&r);
+      continue;
+    }
+    if (r.type == RuleType::kEval) {
+      std::optional<EvalFunction> fn = FindEval(r.eval_call);
+      if (fn.has_value()) {
+        evals_.emplace_back(*fn, slot);
+        ++report->evals_native;
+      } else {
+        ++report->evals_unsupported;
+        report->problems.push_back({r.file, r.line, r.name,
+                                    Cat("eval not supported (value 0): ", r.eval_call)});
+      }
+      continue;
+    }
+    if (r.type == RuleType::kHeader && r.header.exists) {
+      exists_.emplace_back(r.header, slot);
+      continue;
+    }
+    absl::StatusOr<HyperscanPattern> hp = TranslateForHyperscan(r.regex);
+    if (!hp.ok()) {
+      report->problems.push_back({r.file, r.line, r.name, std::string(hp.status().message())});
+      continue;
+    }
+    switch (r.type) {
+      case RuleType::kBody:
+        AddPattern(r, slot, *hp, report, &body_x, &body_f, &body_);
+        break;
+      case RuleType::kRawBody:
+        AddPattern(r, slot, *hp, report, &raw_x, &raw_f, &rawbody_);
+        break;
+      case RuleType::kFull:
+        AddPattern(r, slot, *hp, report, &full_x, &full_f, &full_);
+        break;
+      case RuleType::kUri:
+        AddPattern(r, slot, *hp, report, &uri_x, &uri_f, &uri_);
+        break;
+      case RuleType::kHeader: {
+        HeaderSpec key_spec = r.header;
+        key_spec.negate = false;
+        std::string key = HeaderTargetKey(key_spec);
+        auto [it, inserted] = header_group_of.try_emplace(key, headers_.size());
+        if (inserted) {
+          headers_.emplace_back();
+          headers_.back().spec = key_spec;
+          header_x.emplace_back();
+          header_f.emplace_back();
+        }
+        HeaderGroup& g = headers_[it->second];
+        int pi = AddPattern(r, slot, *hp, report, &header_x[it->second], &header_f[it->second],
+                            &g.db);
+        if (pi >= 0 && r.header.negate) g.negated.push_back(pi);
+        break;
+      }
+      case RuleType::kMimeHeader: {
+        HeaderSpec key_spec = r.header;
+        key_spec.negate = false;
+        std::string key = HeaderTargetKey(key_spec);
+        auto [it, inserted] = mime_group_of.try_emplace(key, mimeheaders_.size());
+        if (inserted) {
+          mimeheaders_.emplace_back();
+          mimeheaders_.back().spec = key_spec;
+          mime_x.emplace_back();
+          mime_f.emplace_back();
+        }
+        MimeHeaderGroup& g = mimeheaders_[it->second];
+        int pi = AddPattern(r, slot, *hp, report, &mime_x[it->second], &mime_f[it->second],
+                            &g.db);
+        if (pi >= 0 && r.header.negate) g.negated.push_back(pi);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  absl::Status s;
+  for (auto [x, f, db] : {std::tuple{&body_x, &body_f, &body_}, {&raw_x, &raw_f, &rawbody_},
+                          {&full_x, &full_f, &full_}, {&uri_x, &uri_f, &uri_}}) {
+    s = CompileDatabase(*x, *f, db, report);
+    if (!s.ok()) return s;
+  }
+  for (size_t i = 0; i < headers_.size(); ++i) {
+    s = CompileDatabase(header_x[i], header_f[i], &headers_[i].db, report);
+    if (!s.ok()) return s;
+  }
+  for (size_t i = 0; i < mimeheaders_.size(); ++i) {
+    s = CompileDatabase(mime_x[i], mime_f[i], &mimeheaders_[i].db, report);
+    if (!s.ok()) return s;
+  }
+
+  // Metas: parse, then order so that every meta runs after the metas it depends on. Cycles
+  // leave the metas involved disabled (value 0), as SpamAssassin does.
+  std::vector<MetaRule> parsed;
+  absl::flat_hash_map<int, size_t> meta_index;  // slot -> index in parsed
+  for (const Rule* r : meta_rules) {
+    std::string text = r->meta.find("rules_matching(") == std::string::npos
+                           ? r->meta
+                           : ExpandRulesMatching(r->meta, all_names, r->name);
+    absl::StatusOr<MetaExpression> e = MetaExpression::Parse(text, resolve);
+    if (!e.ok()) {
+      report->problems.push_back({r->file, r->line, r->name,
+                                  Cat("meta: ", e.status().message())});
+      continue;
+    }
+    meta_index[slot_of[r->name]] = parsed.size();
+    parsed.push_back({slot_of[r->name], *std::move(e)});
+    ++report->metas;
+  }
+  std::vector<int> state(parsed.size(), 0);  // 0 new, 1 visiting, 2 done, 3 cyclic
+  std::function<bool(size_t)> visit = [&](size_t i) -> bool {
+    if (state[i] == 2) return true;
+    if (state[i] == 1 || state[i] == 3) return false;
+    state[i] = 1;
+    bool ok = true;
+    for (int dep : parsed[i].expr.operands()) {
+      auto it = meta_index.find(dep);
+      if (it != meta_index.end() && !visit(it->second)) ok = false;
+    }
+    if (!ok) {
+      state[i] = 3;
+      report->problems.push_back(
+          {"", 0, slot_names_[parsed[i].slot], "meta: dependency cycle (disabled)"});
+      return false;
+    }
+    state[i] = 2;
+    metas_.push_back(std::move(parsed[i]));
+    return true;
+  };
+  for (size_t i = 0; i < parsed.size(); ++i) visit(i);
+
+  report->compile_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const CompiledRules>> CompiledRules::Compile(
+    const RuleSet& rules, const EngineOptions& options, CompileReport* report) {
+  CompileReport local;
+  if (report == nullptr) report = &local;
+  auto engine = std::make_shared<Engine>();
+  absl::Status s = engine->Build(rules, options, report);
+  if (!s.ok()) return s;
+  return std::shared_ptr<const CompiledRules>(std::move(engine));
+}
+
+}  // namespace veto::rules

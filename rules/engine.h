@@ -1,0 +1,85 @@
+// veto/rules/engine.h — the match stage: a RuleSet compiled into Hyperscan databases, run
+// over a Message, giving rule hits and a score.
+//
+// Flow (DESIGN.md §1, step 2): every field class is scanned once against its own block-mode
+// database — body elements, rawbody chunks, `full`, each URI, and one database per distinct
+// header target (`Subject`, `From:addr`, `ALL`, ...) — with HS_FLAG_SINGLEMATCH. Patterns
+// Hyperscan can only over-approximate (lookaround, backreferences, ...) are compiled with
+// HS_FLAG_PREFILTER and every hit is confirmed with PCRE2; `tflags multiple` rules are
+// counted with PCRE2 the way Perl's //g counts. Metas are then evaluated in dependency order
+// with Perl semantics, and the scores of reported rules are summed.
+//
+//   absl::StatusOr<std::shared_ptr<const CompiledRules>> rules =
+//       CompiledRules::Compile(rule_set, EngineOptions{});
+//   std::unique_ptr<MatchScratch> scratch = (*rules)->NewScratch();   // one per thread
+//   Scores scores;
+//   (*rules)->Match(message, scratch.get(), &scores);
+//
+// Thread-safety: a CompiledRules is immutable and shared by all threads (std::shared_ptr
+// <const>); each thread owns its MatchScratch.
+#ifndef VETO_RULES_ENGINE_H_
+#define VETO_RULES_ENGINE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/match.h"
+#include "core/message.h"
+#include "rules/rule.h"
+
+namespace veto::rules {
+
+struct EngineOptions {
+  int score_set = 0;  // SpamAssassin score set 0-3 (0: local tests, no Bayes)
+};
+
+// What compiling found, for `veto check-rules` and the logs.
+struct CompileReport {
+  size_t rules_total = 0;
+  size_t rules_active = 0;       // non-zero score in the active set (plus `__` sub-rules)
+  size_t exact = 0;              // Hyperscan matches them exactly
+  size_t prefiltered = 0;        // Hyperscan prefilter + PCRE2 confirm
+  size_t counted = 0;            // tflags multiple: counted with PCRE2
+  size_t metas = 0;
+  size_t evals_native = 0;
+  size_t evals_unsupported = 0;  // value 0 in metas; listed in `problems`
+  size_t databases = 0;
+  size_t database_bytes = 0;
+  double compile_seconds = 0;
+  std::vector<RuleError> problems;  // rules that could not be compiled, unsupported evals
+};
+
+class MatchScratch;
+
+class CompiledRules {
+ public:
+  static absl::StatusOr<std::shared_ptr<const CompiledRules>> Compile(
+      const RuleSet& rules, const EngineOptions& options, CompileReport* report = nullptr);
+  virtual ~CompiledRules() = default;
+
+  // Allocates matching state for one thread.
+  virtual std::unique_ptr<MatchScratch> NewScratch() const = 0;
+
+  // Appends the reported hits (no `__` rules, no zero scores) to `out` and adds their
+  // scores to out->total. Match ids point into this CompiledRules.
+  virtual void Match(const Message& message, MatchScratch* scratch, Scores* out) const = 0;
+
+  // Every rule that hit, including `__` sub-rules, with its value (count, or meta value).
+  // For tests and `veto scan --explain`.
+  virtual std::vector<std::pair<std::string, double>> AllHits(const Message& message,
+                                                              MatchScratch* scratch) const = 0;
+
+  virtual size_t scratch_bytes() const = 0;
+};
+
+class MatchScratch {
+ public:
+  virtual ~MatchScratch() = default;
+};
+
+}  // namespace veto::rules
+
+#endif  // VETO_RULES_ENGINE_H_

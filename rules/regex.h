@@ -1,0 +1,78 @@
+// veto/rules/regex.h — SpamAssassin's Perl regexes, made ready for Hyperscan and PCRE2.
+//
+// A rule's regex arrives as written in a .cf file ("/foo\s+bar/i", "m{x}s", "m,a|b,").
+// ParsePerlRegex splits it into pattern and modifiers exactly as SpamAssassin 4.0.1 does
+// (../shared/docs/spamassassin-semantics.md §7.1). TranslateForHyperscan then rewrites it for
+// Hyperscan with SpamAssassin's implicit semantics (§7.2: /aa — ASCII \d \s \w \b, POSIX
+// classes; bytes, not characters; Perl's Latin-1 case folding under /i for bytes 0xC0-0xFE),
+// and decides whether Hyperscan can match it exactly or only as a prefilter whose hits must
+// be confirmed with PCRE2 (lookaround, backreferences, possessive and atomic groups, ...).
+//
+//   absl::StatusOr<PerlRegex> re = ParsePerlRegex("/\\bfree\\s+money\\b/i");
+//   absl::StatusOr<HyperscanPattern> hs = TranslateForHyperscan(*re);
+//   // hs->expression, hs->flags go to hs_compile_multi; if hs->prefilter, confirm with:
+//   absl::StatusOr<std::unique_ptr<ConfirmRegex>> pc = ConfirmRegex::Compile(*re);
+//   (*pc)->Matches(text);          // Perl semantics, bounded by match/depth limits
+//   (*pc)->CountMatches(text, 10); // non-overlapping global matches (tflags multiple)
+//
+// Thread-safety: PerlRegex / HyperscanPattern are values. A ConfirmRegex is immutable after
+// Compile and may be shared by threads; its match data is per call (or per thread).
+#ifndef VETO_RULES_REGEX_H_
+#define VETO_RULES_REGEX_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace veto::rules {
+
+struct PerlRegex {
+  std::string pattern;    // between the delimiters, unescaped delimiter kept as written
+  std::string modifiers;  // the letters after the closing delimiter, e.g. "i", "ms"
+};
+
+// Splits "/re/flags", "m{re}flags", "m(re)", "m<re>", "m[re]", "mXreX" (X any non-word,
+// non-backslash character), "qr..." likewise. Errors (InvalidArgument, with a short reason):
+// unknown delimiter, unterminated pattern, an unescaped end delimiter inside the pattern
+// (for end delimiters other than } ) ]), the modifier "e", other invalid modifiers, `(?{`.
+absl::StatusOr<PerlRegex> ParsePerlRegex(std::string_view text);
+
+struct HyperscanPattern {
+  std::string expression;  // for hs_compile_multi
+  unsigned flags = 0;      // HS_FLAG_* (CASELESS, DOTALL, MULTILINE, UTF8, UCP, PREFILTER, ...)
+                           // SINGLEMATCH / SOM are left to the caller
+  bool prefilter = false;  // Hyperscan over-approximates: confirm each hit with PCRE2
+  std::string why_prefilter;  // e.g. "lookahead", "backreference"
+};
+
+// Rewrites a parsed Perl regex for Hyperscan (see the file comment). Fails with
+// InvalidArgument (and a reason) for patterns neither Hyperscan nor PCRE2 can run the same
+// way. Checks the result with hs_expression_info; a pattern Hyperscan refuses in exact mode
+// but accepts with HS_FLAG_PREFILTER is returned with prefilter = true.
+absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re);
+
+// A PCRE2 (JIT where available) compilation of the same regex with SpamAssassin's semantics,
+// used to confirm prefilter hits and to count `multiple` hits the way Perl's //g does.
+class ConfirmRegex {
+ public:
+  // Match limits bound the work per call (catastrophic backtracking gives "no match" and
+  // bumps limit_hits(), never a hang).
+  static absl::StatusOr<std::unique_ptr<ConfirmRegex>> Compile(const PerlRegex& re,
+                                                              uint32_t match_limit = 100000,
+                                                              uint32_t depth_limit = 5000);
+  virtual ~ConfirmRegex() = default;
+
+  virtual bool Matches(std::string_view text) const = 0;
+  // Non-overlapping leftmost matches, restarting after each (an empty match advances by one
+  // byte), at most `max` (0 = no limit).
+  virtual size_t CountMatches(std::string_view text, size_t max = 0) const = 0;
+  // How many calls stopped on a match or depth limit (a pathological pattern or input).
+  virtual size_t limit_hits() const = 0;
+};
+
+}  // namespace veto::rules
+
+#endif  // VETO_RULES_REGEX_H_
