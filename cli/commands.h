@@ -10,6 +10,9 @@
 namespace veto::cli {
 
 int ParseCommand(const std::vector<std::string>& args);
+int ScanCommand(const std::vector<std::string>& args);
+int CheckRulesCommand(const std::vector<std::string>& args);
+int CompileCommand(const std::vector<std::string>& args);
 
 }  // namespace veto::cli
 

@@ -14,7 +14,10 @@ constexpr char kUsage[] =
     "veto is an anti-spam filtering engine for email and SMS.\n"
     "\n"
     "Commands:\n"
-    "  parse     print messages as veto normalises them (JSON): what the rules will see\n"
+    "  parse        print messages as veto normalises them (JSON): what the rules will see\n"
+    "  scan         score messages with the rules (text or JSON Lines)\n"
+    "  check-rules  load and compile rule files, report every problem as file:line: RULE: ...\n"
+    "  compile      compile the rules and print what was built\n"
     "\n"
     "Run `veto COMMAND --help` for a command's options.\n"
     "  --version   print the version\n";
@@ -37,6 +40,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "parse") return veto::cli::ParseCommand(args);
+  if (cmd == "scan") return veto::cli::ScanCommand(args);
+  if (cmd == "check-rules") return veto::cli::CheckRulesCommand(args);
+  if (cmd == "compile") return veto::cli::CompileCommand(args);
   std::fprintf(stderr, "veto: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

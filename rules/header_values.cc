@@ -246,6 +246,13 @@ std::string HeaderTarget(const Message& m, const HeaderSpec& spec, bool* present
     *present = !all.empty();
     return all;
   }
+  if (EqualsIgnoreCase(name, "X-Veto-Flags")) {
+    // veto's own pseudo-header: the normaliser's flags, so rules can use them.
+    std::vector<std::string_view> flags = m.flags.Names();
+    *present = !flags.empty();
+    if (flags.empty()) return spec.has_if_unset ? spec.if_unset : std::string();
+    return Cat(Join(flags, " "), "\n");
+  }
   std::vector<const Header*> hs;
   if (name == "MESSAGEID") {
     for (const char* n : {"X-Message-Id", "Resent-Message-Id", "X-Original-Message-ID",

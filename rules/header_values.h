@@ -4,7 +4,8 @@
 // the addresses / display names (:addr / :name, joined with "\n"), or the raw text (:raw),
 // handles the pseudo-headers (ALL, ToCc, MESSAGEID, EnvelopeFrom) and hides X-Spam-* headers
 // that arrived with the message. A missing header matches as the empty string, or as the
-// rule's [if-unset: ...] text.
+// rule's [if-unset: ...] text. veto adds one pseudo-header, X-Veto-Flags: the names of the
+// message's normaliser flags (core/message.h), space-separated.
 //
 //   bool present = false;
 //   std::string text = HeaderTarget(message, rule.header, &present);

@@ -1,0 +1,274 @@
+// `veto scan`, `veto check-rules`, `veto compile`: the rule engine from the command line.
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/input.h"
+#include "cli/rule_options.h"
+#include "core/json.h"
+#include "core/strings.h"
+#include "email/parser.h"
+#include "rules/engine.h"
+#include "rules/loader.h"
+
+namespace veto::cli {
+namespace {
+
+constexpr char kScanUsage[] =
+    "usage: veto scan [--format text|jsonl] [--threshold N] [RULE OPTIONS] PATH...\n"
+    "\n"
+    "Scores RFC 5322 messages with the rules: parse, match, sum the scores of the rules that\n"
+    "hit. PATH is a file, a directory (recursive), a tar archive (.tar, .tar.gz, .tgz) of\n"
+    "messages, or - for standard input.\n"
+    "\n"
+    "  --format text|jsonl   text (default): one line per message; jsonl: one JSON object per\n"
+    "                        message with id, score, spam (score >= threshold), rules, flags\n"
+    "  --threshold N         score at or above which a message counts as spam (default 5)\n";
+
+constexpr char kCheckUsage[] =
+    "usage: veto check-rules [RULE OPTIONS] [PATH...]\n"
+    "\n"
+    "Loads and compiles rule files and reports every problem at once, one per line, as\n"
+    "file:line: RULE: problem. PATHs are added after --rules paths. Exit status: 0 no errors,\n"
+    "1 errors found (rules that cannot be loaded or compiled), 2 usage error. Eval rules veto\n"
+    "does not implement are listed as notes (with --verbose) but are not errors.\n"
+    "\n"
+    "  --verbose             also list unsupported eval rules\n";
+
+constexpr char kCompileUsage[] =
+    "usage: veto compile [RULE OPTIONS]\n"
+    "\n"
+    "Compiles the rules into Hyperscan databases and prints what was compiled: rule counts,\n"
+    "exact and prefiltered patterns, databases, bytes, compile time.\n";
+
+struct LoadedRules {
+  rules::RuleSet set;
+  rules::CompileReport report;
+  std::shared_ptr<const rules::CompiledRules> compiled;
+};
+
+// Loads and compiles; prints load problems to stderr unless `quiet`. Returns false (after
+// printing why) when the rules cannot be used at all.
+bool LoadAndCompile(const RuleOptions& ro, const char* cmd, LoadedRules* out) {
+  absl::Status s = rules::LoadRules(ro.AllPaths(), rules::LoadOptions{}, &out->set);
+  if (!s.ok()) {
+    std::fprintf(stderr, "veto %s: %s\n", cmd, std::string(s.message()).c_str());
+    return false;
+  }
+  rules::EngineOptions eo;
+  eo.score_set = ro.score_set;
+  auto compiled = rules::CompiledRules::Compile(out->set, eo, &out->report);
+  if (!compiled.ok()) {
+    std::fprintf(stderr, "veto %s: cannot compile rules: %s\n", cmd,
+                 std::string(compiled.status().message()).c_str());
+    return false;
+  }
+  out->compiled = *std::move(compiled);
+  return true;
+}
+
+void PrintReport(const LoadedRules& r, FILE* f) {
+  const rules::CompileReport& c = r.report;
+  std::fprintf(f,
+               "rules: %zu loaded from %zu files, %zu active (score set), %zu metas\n"
+               "patterns: %zu exact, %zu prefiltered (PCRE2 confirm), %zu counted (multiple)\n"
+               "evals: %zu native, %zu unsupported (value 0)\n"
+               "databases: %zu, %.1f MB; compile %.2f s; load problems %zu, compile problems %zu\n",
+               c.rules_total, r.set.files_read.size(), c.rules_active, c.metas, c.exact,
+               c.prefiltered, c.counted, c.evals_native, c.evals_unsupported, c.databases,
+               c.database_bytes / 1e6, c.compile_seconds, r.set.errors.size(),
+               c.problems.size() - c.evals_unsupported);
+}
+
+bool IsUnsupportedEval(const rules::RuleError& e) {
+  return e.message.starts_with("eval not supported");
+}
+
+}  // namespace
+
+int ScanCommand(const std::vector<std::string>& args) {
+  RuleOptions ro;
+  std::vector<std::string> paths;
+  bool jsonl = false;
+  double threshold = 5.0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string error;
+    if (ro.Consume(args, &i, &error)) {
+      if (!error.empty()) {
+        std::fprintf(stderr, "veto scan: %s\n", error.c_str());
+        return 2;
+      }
+    } else if (a == "--help" || a == "-h") {
+      std::printf("%s\nRule options:\n%s", kScanUsage, kRuleOptionsUsage);
+      return 0;
+    } else if (a == "--format" && i + 1 < args.size()) {
+      std::string v = args[++i];
+      if (v != "text" && v != "jsonl") {
+        std::fprintf(stderr, "veto scan: --format: expected text or jsonl (got '%s')\n", v.c_str());
+        return 2;
+      }
+      jsonl = v == "jsonl";
+    } else if (a == "--threshold" && i + 1 < args.size()) {
+      if (!ParseDouble(args[++i], &threshold)) {
+        std::fprintf(stderr, "veto scan: --threshold: not a number (got '%s')\n", args[i].c_str());
+        return 2;
+      }
+    } else if (a.size() > 1 && a[0] == '-') {
+      std::fprintf(stderr, "veto scan: unknown option %s\n%s", a.c_str(), kScanUsage);
+      return 2;
+    } else {
+      paths.push_back(a);
+    }
+  }
+  if (paths.empty()) {
+    std::fputs(kScanUsage, stderr);
+    return 2;
+  }
+  LoadedRules lr;
+  if (!LoadAndCompile(ro, "scan", &lr)) return 1;
+  size_t load_problems = lr.set.errors.size();
+  size_t compile_problems = lr.report.problems.size() - lr.report.evals_unsupported;
+  if (load_problems + compile_problems > 0) {
+    std::fprintf(stderr,
+                 "veto scan: %zu rule problems were skipped (run `veto check-rules` with the same "
+                 "rule options to list them)\n",
+                 load_problems + compile_problems);
+  }
+  auto scratch = lr.compiled->NewScratch();
+  email::ParseOptions po;
+  size_t n = 0, spam = 0, failed = 0;
+  auto start = std::chrono::steady_clock::now();
+  int rc = 0;
+  for (const std::string& path : paths) {
+    absl::Status s = ForEachMessage(
+        path,
+        [&](const InputMessage& in) -> absl::Status {
+          auto m = email::ParseMessage(in.bytes, po);
+          if (!m.ok()) {
+            ++failed;
+            std::fprintf(stderr, "veto scan: %s: %s\n", in.name.c_str(),
+                         std::string(m.status().message()).c_str());
+            return absl::OkStatus();
+          }
+          Scores scores;
+          lr.compiled->Match(**m, scratch.get(), &scores);
+          ++n;
+          bool is_spam = scores.total >= threshold;
+          spam += is_spam;
+          std::string line;
+          if (jsonl) {
+            JsonWriter w;
+            w.BeginObject();
+            w.Key("id");
+            w.String(in.name);
+            if (const Header* mid = (*m)->FirstHeader("Message-ID")) {
+              w.Key("message_id");
+              w.String(mid->value);
+            }
+            w.Key("score");
+            w.Number(scores.total);
+            w.Key("spam");
+            w.Bool(is_spam);
+            w.Key("rules");
+            w.BeginArray();
+            for (const veto::Match& h : scores.matches) w.String(h.id);
+            w.EndArray();
+            w.Key("flags");
+            w.BeginArray();
+            for (std::string_view f : (*m)->flags.Names()) w.String(f);
+            w.EndArray();
+            w.EndObject();
+            line = w.Take();
+          } else {
+            std::vector<std::string_view> ids;
+            for (const veto::Match& h : scores.matches) ids.push_back(h.id);
+            line = Cat(in.name, ": score=", scores.total, is_spam ? " spam" : " ham",
+                       " rules=", Join(ids, ","));
+          }
+          line.push_back('\n');
+          std::fwrite(line.data(), 1, line.size(), stdout);
+          return absl::OkStatus();
+        },
+        po.max_message_bytes);
+    if (!s.ok()) {
+      std::fprintf(stderr, "veto scan: %s\n", std::string(s.message()).c_str());
+      rc = 1;
+    }
+  }
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "veto scan: %zu messages, %zu spam (score >= %g), %zu failed, %.2f s, %.0f msgs/s\n",
+               n, spam, threshold, failed, secs, secs > 0 ? n / secs : 0.0);
+  return failed > 0 ? 1 : rc;
+}
+
+int CheckRulesCommand(const std::vector<std::string>& args) {
+  RuleOptions ro;
+  bool verbose = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string error;
+    if (ro.Consume(args, &i, &error)) {
+      if (!error.empty()) {
+        std::fprintf(stderr, "veto check-rules: %s\n", error.c_str());
+        return 2;
+      }
+    } else if (args[i] == "--help" || args[i] == "-h") {
+      std::printf("%s\nRule options:\n%s", kCheckUsage, kRuleOptionsUsage);
+      return 0;
+    } else if (args[i] == "--verbose") {
+      verbose = true;
+    } else if (args[i].size() > 1 && args[i][0] == '-') {
+      std::fprintf(stderr, "veto check-rules: unknown option %s\n%s", args[i].c_str(), kCheckUsage);
+      return 2;
+    } else {
+      ro.paths.push_back(args[i]);
+    }
+  }
+  LoadedRules lr;
+  if (!LoadAndCompile(ro, "check-rules", &lr)) return 1;
+  size_t errors = 0;
+  for (const rules::RuleError& e : lr.set.errors) {
+    std::printf("%s\n", e.ToString().c_str());
+    ++errors;
+  }
+  for (const rules::RuleError& e : lr.report.problems) {
+    if (IsUnsupportedEval(e)) {
+      if (verbose) std::printf("%s (note)\n", e.ToString().c_str());
+      continue;
+    }
+    std::printf("%s\n", e.ToString().c_str());
+    ++errors;
+  }
+  PrintReport(lr, stderr);
+  return errors > 0 ? 1 : 0;
+}
+
+int CompileCommand(const std::vector<std::string>& args) {
+  RuleOptions ro;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string error;
+    if (ro.Consume(args, &i, &error)) {
+      if (!error.empty()) {
+        std::fprintf(stderr, "veto compile: %s\n", error.c_str());
+        return 2;
+      }
+    } else if (args[i] == "--help" || args[i] == "-h") {
+      std::printf("%s\nRule options:\n%s", kCompileUsage, kRuleOptionsUsage);
+      return 0;
+    } else {
+      std::fprintf(stderr, "veto compile: unexpected argument %s\n%s", args[i].c_str(),
+                   kCompileUsage);
+      return 2;
+    }
+  }
+  LoadedRules lr;
+  if (!LoadAndCompile(ro, "compile", &lr)) return 1;
+  PrintReport(lr, stdout);
+  std::printf("scratch: %zu bytes per thread\n", lr.compiled->scratch_bytes());
+  return 0;
+}
+
+}  // namespace veto::cli

@@ -1,0 +1,255 @@
+#include "rules/engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "email/parser.h"
+#include "rules/loader.h"
+
+namespace veto::rules {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+struct Compiled {
+  RuleSet set;
+  CompileReport report;
+  std::shared_ptr<const CompiledRules> rules;
+};
+
+Compiled Build(const std::string& cf) {
+  Compiled c;
+  LoadRulesFromString(cf, "test.cf", LoadOptions{}, &c.set);
+  EXPECT_TRUE(c.set.errors.empty()) << c.set.errors[0].ToString();
+  auto r = CompiledRules::Compile(c.set, EngineOptions{}, &c.report);
+  EXPECT_TRUE(r.ok()) << r.status();
+  c.rules = *r;
+  return c;
+}
+
+std::unique_ptr<Message> Parse(const std::string& raw) {
+  auto m = email::ParseMessage(raw);
+  EXPECT_TRUE(m.ok());
+  return std::move(*m);
+}
+
+// All hits (including __ rules) as name -> value.
+std::map<std::string, double> Hits(const Compiled& c, const std::string& raw) {
+  auto m = Parse(raw);
+  auto scratch = c.rules->NewScratch();
+  std::map<std::string, double> out;
+  for (auto& [name, v] : c.rules->AllHits(*m, scratch.get())) out[name] = v;
+  return out;
+}
+
+std::vector<std::string> Reported(const Compiled& c, const std::string& raw, double* total) {
+  auto m = Parse(raw);
+  auto scratch = c.rules->NewScratch();
+  Scores s;
+  c.rules->Match(*m, scratch.get(), &s);
+  *total = s.total;
+  std::vector<std::string> out;
+  for (const veto::Match& h : s.matches) out.emplace_back(h.id);
+  return out;
+}
+
+const char kMail[] =
+    "From: Sender <sender@example.org>\n"
+    "To: a@example.com, B <b@example.net>\n"
+    "Cc: c@example.com\n"
+    "Subject: Win FREE money now\n"
+    "Message-ID: <id1@example.org>\n"
+    "X-Mailer: SpamTool 1.0\n"
+    "Content-Type: text/html\n"
+    "\n"
+    "<p>Hello friend, get free money today.</p><p>Money money money.</p>"
+    "<a href=\"http://192.0.2.7/x\">link</a>\n";
+
+TEST(EngineTest, EachRuleTypeHits) {
+  Compiled c = Build(R"(
+body     BODY_HIT     /free money/i
+body     BODY_MISS    /nothing like this/
+body     BODY_SUBJ    /^Win FREE/
+rawbody  RAW_HIT      /<p>Hello/
+full     FULL_HIT     /^X-Mailer: SpamTool/m
+uri      URI_HIT      m{^http://192\.0\.2\.7/}
+header   HDR_HIT      Subject =~ /free/i
+header   HDR_NEG      Subject !~ /lottery/
+header   HDR_NEG_MISS Subject !~ /money/
+header   HDR_EXISTS   exists:X-Mailer
+header   HDR_NOPE     exists:X-Nope
+header   ADDR_HIT     To:addr =~ /^b\@example\.net$/m
+header   NAME_HIT     From:name =~ /^Sender$/
+header   TOCC_HIT     ToCc =~ /c\@example\.com/
+header   MSGID_HIT    MESSAGEID =~ /id1\@/
+header   ALL_HIT      ALL =~ /^X-Mailer: SpamTool/m
+mimeheader MIME_HIT   Content-Type =~ /html/
+)");
+  std::map<std::string, double> h = Hits(c, kMail);
+  for (const char* want : {"BODY_HIT", "BODY_SUBJ", "RAW_HIT", "FULL_HIT", "URI_HIT", "HDR_HIT",
+                           "HDR_NEG", "HDR_EXISTS", "ADDR_HIT", "NAME_HIT", "TOCC_HIT",
+                           "MSGID_HIT", "ALL_HIT", "MIME_HIT"}) {
+    EXPECT_TRUE(h.contains(want)) << want;
+  }
+  for (const char* not_want : {"BODY_MISS", "HDR_NEG_MISS", "HDR_NOPE"}) {
+    EXPECT_FALSE(h.contains(not_want)) << not_want;
+  }
+}
+
+TEST(EngineTest, NosubjectSkipsTheSubjectElement) {
+  Compiled c = Build("body WITH /Win FREE/\nbody WITHOUT /Win FREE/\ntflags WITHOUT nosubject\n");
+  std::map<std::string, double> h = Hits(c, kMail);
+  EXPECT_TRUE(h.contains("WITH"));
+  EXPECT_FALSE(h.contains("WITHOUT"));
+}
+
+TEST(EngineTest, MultipleCountsLikePerlGlobalMatch) {
+  Compiled c = Build(
+      "body __MONEY /money/i\ntflags __MONEY multiple\n"
+      "body __MONEY_CAP /money/i\ntflags __MONEY_CAP multiple maxhits=2\n"
+      "meta MANY_MONEY __MONEY >= 4\nmeta CAP_OK __MONEY_CAP == 2\n");
+  std::map<std::string, double> h = Hits(c, kMail);
+  // Subject "money" + body "free money" + "Money money money" = 5.
+  EXPECT_EQ(h["__MONEY"], 5);
+  EXPECT_EQ(h["__MONEY_CAP"], 2);
+  EXPECT_EQ(h["MANY_MONEY"], 1);
+  EXPECT_EQ(h["CAP_OK"], 1);
+}
+
+TEST(EngineTest, MetaValuesAndReporting) {
+  Compiled c = Build(R"(
+body  __A   /free money/i
+body  __B   /friend/
+body  C     /today/
+score C     0.5
+meta  M_AND __A && __B
+meta  M_SUM (__A + __B + C) > 2
+meta  M_NOT !__A
+meta  M_UNDEF __A && UNDEFINED_RULE
+meta  M_OR  UNDEFINED_RULE || C
+score M_AND 2
+meta  M_NESTED M_AND && M_SUM
+score M_NESTED 0
+meta  T_META M_SUM
+)");
+  double total = 0;
+  std::vector<std::string> r = Reported(c, kMail, &total);
+  // __ rules are never reported; zero-score rules (M_NESTED) do not run; T_ rules get 0.01.
+  EXPECT_THAT(r, UnorderedElementsAre("C", "M_AND", "M_SUM", "M_OR", "T_META"));
+  EXPECT_DOUBLE_EQ(total, 0.5 + 2 + 1 + 1 + 0.01);
+}
+
+TEST(EngineTest, MissingHeaderMatchesEmptyAndIfUnset) {
+  Compiled c = Build(R"(
+header EMPTY_MISSING   X-Missing =~ /^$/
+header NEG_MISSING     X-Missing !~ /foo/
+header DOT_MISSING     X-Missing =~ /./
+header UNSET_TEXT      X-Missing =~ /^fallback$/ [if-unset: fallback]
+)");
+  std::map<std::string, double> h = Hits(c, kMail);
+  EXPECT_TRUE(h.contains("EMPTY_MISSING"));
+  EXPECT_TRUE(h.contains("NEG_MISSING"));
+  EXPECT_FALSE(h.contains("DOT_MISSING"));
+  EXPECT_TRUE(h.contains("UNSET_TEXT"));
+}
+
+TEST(EngineTest, HeaderJoiningAndDollar) {
+  // Two headers join as "one\ntwo\n": /one$/ fails, /one$/m matches (§3.5).
+  Compiled c = Build("header NO_M X-Multi =~ /one$/\nheader WITH_M X-Multi =~ /one$/m\n");
+  std::map<std::string, double> h = Hits(c, "X-Multi: one\nX-Multi: two\n\nbody\n");
+  EXPECT_FALSE(h.contains("NO_M"));
+  EXPECT_TRUE(h.contains("WITH_M"));
+}
+
+TEST(EngineTest, XSpamHeadersAreInvisibleToHeaderRules) {
+  Compiled c = Build("header XS exists:X-Spam-Flag\nheader XSALL ALL =~ /X-Spam-Flag/\n"
+                     "full XSFULL /X-Spam-Flag/\n");
+  std::map<std::string, double> h = Hits(c, "X-Spam-Flag: YES\nSubject: s\n\nb\n");
+  EXPECT_FALSE(h.contains("XS"));
+  EXPECT_FALSE(h.contains("XSALL"));
+  EXPECT_TRUE(h.contains("XSFULL"));
+}
+
+TEST(EngineTest, PrefilteredRulesAreConfirmed) {
+  Compiled c = Build(
+      "body LOOKAHEAD_HIT /free(?= money)/i\nbody LOOKAHEAD_MISS /free(?! money)/i\n"
+      "body BACKREF_HIT /(money) \\1/i\n");
+  std::map<std::string, double> h = Hits(c, kMail);
+  EXPECT_TRUE(h.contains("LOOKAHEAD_HIT"));
+  EXPECT_FALSE(h.contains("LOOKAHEAD_MISS"));
+  EXPECT_TRUE(h.contains("BACKREF_HIT"));
+  EXPECT_GE(c.report.prefiltered, 2u);
+}
+
+TEST(EngineTest, NativeAndUnsupportedEvals) {
+  Compiled c = Build(
+      "body SHORT eval:check_body_length('1000')\nbody LONG eval:check_body_length('5')\n"
+      "header TWO_TO eval:check_header_count_range('To', '1', '1')\n"
+      "body UNKNOWN eval:check_something_else()\nmeta M_UNKNOWN !UNKNOWN\n");
+  EXPECT_EQ(c.report.evals_native, 3u);
+  EXPECT_EQ(c.report.evals_unsupported, 1u);
+  std::map<std::string, double> h = Hits(c, kMail);
+  EXPECT_TRUE(h.contains("SHORT"));
+  EXPECT_FALSE(h.contains("LONG"));
+  EXPECT_TRUE(h.contains("TWO_TO"));
+  EXPECT_TRUE(h.contains("M_UNKNOWN"));  // unsupported evals are 0 in metas
+}
+
+TEST(EngineTest, BadPatternsAreReportedNotFatal) {
+  RuleSet set;
+  LoadRulesFromString("body GOOD /fine/\nbody BAD /(unclosed/\nmeta BADMETA GOOD +\n"
+                      "meta CYCLE_A CYCLE_B\nmeta CYCLE_B CYCLE_A\n",
+                      "t.cf", LoadOptions{}, &set);
+  CompileReport report;
+  auto r = CompiledRules::Compile(set, EngineOptions{}, &report);
+  ASSERT_TRUE(r.ok());
+  std::vector<std::string> bad;
+  for (const RuleError& e : report.problems) bad.push_back(e.rule);
+  EXPECT_THAT(bad, UnorderedElementsAre("BAD", "BADMETA", "CYCLE_A", "CYCLE_B"));
+  auto scratch = (*r)->NewScratch();
+  auto m = Parse("Subject: x\n\nall fine here\n");
+  Scores s;
+  (*r)->Match(*m, scratch.get(), &s);
+  ASSERT_EQ(s.matches.size(), 1u);
+  EXPECT_EQ(s.matches[0].id, "GOOD");
+}
+
+TEST(EngineTest, HostilePatternsStayBounded) {
+  // Catastrophic backtracking is PCRE2's problem only for prefiltered rules, and PCRE2 runs
+  // with match limits; Hyperscan itself is linear.
+  Compiled c = Build(
+      "body CATASTROPHIC /(a+)+\\1!z/\nbody HUGE_ALT /(?:" + [] {
+        std::string alt;
+        for (int i = 0; i < 2000; ++i) alt += (i ? "|" : "") + std::string("word") + std::to_string(i);
+        return alt;
+      }() + ")\\b/\nbody EMPTY_OK /x*/\nrawbody BINARY /\\xff\\xfe/\n");
+  std::string body(30000, 'a');
+  body += "!\nword1999 \xff\xfe\xc3\x28\n";
+  std::map<std::string, double> h = Hits(c, "Subject: s\n\n" + body);
+  EXPECT_FALSE(h.contains("CATASTROPHIC"));
+  EXPECT_TRUE(h.contains("HUGE_ALT"));
+  EXPECT_TRUE(h.contains("EMPTY_OK"));
+  EXPECT_TRUE(h.contains("BINARY"));
+}
+
+TEST(EngineTest, ScratchIsReusableAcrossMessages) {
+  Compiled c = Build("body A /alpha/\nbody B /beta/\n");
+  auto scratch = c.rules->NewScratch();
+  for (int i = 0; i < 3; ++i) {
+    auto m1 = Parse("Subject: 1\n\nalpha\n");
+    auto hits1 = c.rules->AllHits(*m1, scratch.get());
+    ASSERT_EQ(hits1.size(), 1u);
+    EXPECT_EQ(hits1[0].first, "A");
+    auto m2 = Parse("Subject: 2\n\nbeta\n");
+    auto hits2 = c.rules->AllHits(*m2, scratch.get());
+    ASSERT_EQ(hits2.size(), 1u);
+    EXPECT_EQ(hits2[0].first, "B");
+  }
+}
+
+}  // namespace
+}  // namespace veto::rules
