@@ -11,7 +11,22 @@ const char kRuleOptionsUsage[] =
     "                        directory whose .pre and .cf files are read in name order;\n"
     "                        repeatable, loaded in the order given, after the bundled rules\n"
     "  --no-default-rules    leave out veto's bundled rules (rules/default/)\n"
-    "  --score-set N         SpamAssassin score set 0-3 (default 0: no network, no Bayes)\n";
+    "  --score-set N         SpamAssassin score set 0-3 (default 0: no network, no Bayes)\n"
+    "  --cache-dir DIR       where compiled rule databases are cached (default:\n"
+    "                        $VETO_CACHE_DIR, else $XDG_CACHE_HOME/veto, else ~/.cache/veto);\n"
+    "                        unchanged rules then load in milliseconds instead of compiling\n"
+    "  --no-cache            compile without reading or writing the cache\n";
+
+std::string DefaultCacheDir() {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+  };
+  if (std::string v = env("VETO_CACHE_DIR"); !v.empty()) return v;
+  if (std::string v = env("XDG_CACHE_HOME"); !v.empty()) return v + "/veto";
+  if (std::string v = env("HOME"); !v.empty()) return v + "/.cache/veto";
+  return "";
+}
 
 std::string DefaultRulesDir() {
   if (const char* env = std::getenv("VETO_RULES_DIR"); env != nullptr && *env != '\0') return env;
@@ -31,6 +46,14 @@ bool RuleOptions::Consume(const std::vector<std::string>& args, size_t* i, std::
   if (a == "--rules") {
     std::string v;
     if (value(&v)) paths.push_back(v);
+    return true;
+  }
+  if (a == "--cache-dir") {
+    value(&cache_dir);
+    return true;
+  }
+  if (a == "--no-cache") {
+    cache_dir.clear();
     return true;
   }
   if (a == "--no-default-rules") {

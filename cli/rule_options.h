@@ -13,10 +13,14 @@
 
 namespace veto::cli {
 
+// $VETO_CACHE_DIR, else $XDG_CACHE_HOME/veto, else $HOME/.cache/veto, else "" (no cache).
+std::string DefaultCacheDir();
+
 struct RuleOptions {
   std::vector<std::string> paths;  // --rules, in the order given
   bool default_rules = true;       // rules/default/ first unless --no-default-rules
   int score_set = 0;
+  std::string cache_dir = DefaultCacheDir();  // --cache-dir DIR; --no-cache clears it
 
   // Consumes a rule flag at args[*i] (and its value); returns false if args[*i] is not one.
   // Sets *error for a flag with a bad or missing value.

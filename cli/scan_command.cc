@@ -33,9 +33,10 @@ constexpr char kCheckUsage[] =
     "Loads and compiles rule files and reports every problem at once, one per line, as\n"
     "file:line: RULE: problem. PATHs are added after --rules paths. Exit status: 0 no errors,\n"
     "1 errors found (rules that cannot be loaded or compiled), 2 usage error. Eval rules veto\n"
-    "does not implement are listed as notes (with --verbose) but are not errors.\n"
+    "does not implement, and patterns only PCRE2 can run, are listed as notes (with --verbose)\n"
+    "but are not errors.\n"
     "\n"
-    "  --verbose             also list unsupported eval rules\n";
+    "  --verbose             also list the notes\n";
 
 constexpr char kCompileUsage[] =
     "usage: veto compile [RULE OPTIONS]\n"
@@ -59,6 +60,7 @@ bool LoadAndCompile(const RuleOptions& ro, const char* cmd, LoadedRules* out) {
   }
   rules::EngineOptions eo;
   eo.score_set = ro.score_set;
+  eo.cache_dir = ro.cache_dir;
   auto compiled = rules::CompiledRules::Compile(out->set, eo, &out->report);
   if (!compiled.ok()) {
     std::fprintf(stderr, "veto %s: cannot compile rules: %s\n", cmd,
@@ -73,11 +75,13 @@ void PrintReport(const LoadedRules& r, FILE* f) {
   const rules::CompileReport& c = r.report;
   std::fprintf(f,
                "rules: %zu loaded from %zu files, %zu active (score set), %zu metas\n"
-               "patterns: %zu exact, %zu prefiltered (PCRE2 confirm), %zu counted (multiple)\n"
+               "patterns: %zu exact, %zu prefiltered (PCRE2 confirm), %zu PCRE2 only, %zu counted "
+               "(multiple)\n"
                "evals: %zu native, %zu unsupported (value 0)\n"
-               "databases: %zu, %.1f MB; compile %.2f s; load problems %zu, compile problems %zu\n",
+               "databases: %zu (%zu from cache), %.1f MB; compile %.2f s; load problems %zu, "
+               "compile problems %zu\n",
                c.rules_total, r.set.files_read.size(), c.rules_active, c.metas, c.exact,
-               c.prefiltered, c.counted, c.evals_native, c.evals_unsupported, c.databases,
+               c.prefiltered, c.pcre_only, c.counted, c.evals_native, c.evals_unsupported, c.databases, c.cache_hits,
                c.database_bytes / 1e6, c.compile_seconds, r.set.errors.size(),
                c.problems.size() - c.evals_unsupported);
 }
@@ -241,6 +245,9 @@ int CheckRulesCommand(const std::vector<std::string>& args) {
     }
     std::printf("%s\n", e.ToString().c_str());
     ++errors;
+  }
+  if (verbose) {
+    for (const rules::RuleError& e : lr.report.notes) std::printf("%s (note)\n", e.ToString().c_str());
   }
   PrintReport(lr, stderr);
   return errors > 0 ? 1 : 0;

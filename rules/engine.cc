@@ -2,8 +2,16 @@
 
 #include <hs/hs.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <atomic>
+#include <thread>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 
 #include "absl/container/flat_hash_map.h"
@@ -21,6 +29,95 @@ struct HsDatabaseDeleter {
 };
 using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 
+// On-disk cache of compiled databases. A file holds one database and the patterns that were
+// moved to the PCRE2-only path while building it; it is keyed by a hash of everything that
+// determines the result (Hyperscan version and platform, each expression and flag, the
+// compile budget), so a stale or foreign file is never used. A damaged file is ignored.
+constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '1'};
+
+uint64_t Fnv1a(std::string_view data, uint64_t h) {
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string CacheKey(const std::vector<std::string>& exprs, const std::vector<unsigned>& flags,
+                     double budget) {
+  hs_platform_info_t platform{};
+  hs_populate_platform(&platform);
+  std::string input = Cat(hs_version(), "|", platform.tune, "|", platform.cpu_features, "|",
+                          budget, "|", exprs.size());
+  for (size_t i = 0; i < exprs.size(); ++i) input += Cat("|", flags[i], ":", exprs[i]);
+  // Two independent 64-bit hashes: a collision would need both to collide.
+  uint64_t a = Fnv1a(input, 14695981039346656037ull);
+  uint64_t b = Fnv1a(input, 0x9e3779b97f4a7c15ull);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(b));
+  return buf;
+}
+
+struct CachedDatabase {
+  std::vector<std::pair<uint32_t, std::string>> pcre_only;  // index into exprs, reason
+  std::string serialized;
+};
+
+bool ReadCache(const std::string& path, CachedDatabase* out) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  std::string data;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+  std::fclose(f);
+  size_t pos = 0;
+  auto take = [&](void* dst, size_t len) {
+    if (pos + len > data.size()) return false;
+    std::memcpy(dst, data.data() + pos, len);
+    pos += len;
+    return true;
+  };
+  char magic[8];
+  uint32_t count = 0;
+  if (!take(magic, 8) || std::memcmp(magic, kCacheMagic, 8) != 0 || !take(&count, 4)) return false;
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t index = 0, len = 0;
+    if (!take(&index, 4) || !take(&len, 4) || pos + len > data.size()) return false;
+    out->pcre_only.emplace_back(index, data.substr(pos, len));
+    pos += len;
+  }
+  uint64_t size = 0;
+  if (!take(&size, 8) || pos + size != data.size()) return false;
+  out->serialized = data.substr(pos);
+  return true;
+}
+
+void WriteCache(const std::string& path, const CachedDatabase& c) {
+  std::string data(kCacheMagic, 8);
+  auto put = [&](const void* src, size_t len) { data.append(static_cast<const char*>(src), len); };
+  uint32_t count = static_cast<uint32_t>(c.pcre_only.size());
+  put(&count, 4);
+  for (const auto& [index, why] : c.pcre_only) {
+    uint32_t len = static_cast<uint32_t>(why.size());
+    put(&index, 4);
+    put(&len, 4);
+    data.append(why);
+  }
+  uint64_t size = c.serialized.size();
+  put(&size, 8);
+  data.append(c.serialized);
+  // Write then rename, so a reader never sees half a file.
+  std::string tmp = Cat(path, ".tmp.", static_cast<long>(getpid()));
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return;
+  bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
+  ok = std::fclose(f) == 0 && ok;
+  if (ok) ok = std::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) std::remove(tmp.c_str());
+}
+
 // One regex rule as compiled: which slot it sets, how a Hyperscan hit is finished.
 struct Pattern {
   int slot = -1;
@@ -36,6 +133,9 @@ struct Pattern {
 struct Database {
   HsDatabase db;
   std::vector<int> patterns;  // hs id -> index into Engine::patterns_
+  // Patterns Hyperscan refuses (too long, too complex) but PCRE2 runs: matched with PCRE2
+  // alone on every text this database scans. Slow, so reported at compile time.
+  std::vector<int> pcre_only;
   size_t bytes = 0;
 };
 
@@ -126,14 +226,18 @@ class Engine : public CompiledRules {
   }
 
  private:
-  int AddPattern(const Rule& r, int slot, const HyperscanPattern& hp, CompileReport* report,
+  // Adds a pattern to `db`; hp == nullptr makes it PCRE2-only (pcre_only_reason_ says why).
+  int AddPattern(const Rule& r, int slot, const HyperscanPattern* hp, CompileReport* report,
                  std::vector<std::string>* exprs, std::vector<unsigned>* flags, Database* db);
   absl::Status CompileDatabase(std::vector<std::string>& exprs, std::vector<unsigned>& flags,
                                Database* db, CompileReport* report);
+  // Takes pattern `pi` out of Hyperscan's hands: PCRE2 alone runs it on every text of `db`.
+  void MoveToPcreOnly(int pi, const std::string& why, Database* db, CompileReport* report);
   void Run(const Message& m, Scratch* s) const;
   void Scan(const Database& db, std::string_view text, size_t element, Scratch* s) const;
   static int OnMatch(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
                      void* ctx);
+  static int OnPatternHit(int pattern, ScanContext* ctx, bool confirmed);
 
   std::vector<std::string> slot_names_;  // rule names, then unknown meta operands
   std::vector<double> slot_scores_;
@@ -147,15 +251,22 @@ class Engine : public CompiledRules {
   std::vector<std::pair<EvalFunction, int>> evals_;
   std::vector<MetaRule> metas_;           // in dependency order
   std::vector<const Database*> all_dbs_;
+  std::string pcre_only_reason_;  // compile-time scratch for AddPattern
+  double compile_budget_seconds_ = 0.25;
+  std::string cache_dir_;
+  absl::flat_hash_map<int, const Rule*> rule_of_slot_;  // compile time only
 };
 
 int Engine::OnMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
   auto* c = static_cast<ScanContext*>(ctx);
-  int pi = c->db->patterns[id];
+  return OnPatternHit(c->db->patterns[id], c, /*confirmed=*/false);
+}
+
+int Engine::OnPatternHit(int pi, ScanContext* c, bool confirmed) {
   const Pattern& p = (*c->patterns)[pi];
   Scratch* s = c->scratch;
   if (p.nosubject && c->element == 0) return 0;
-  if (p.prefilter && !p.confirm->Matches(c->text)) return 0;
+  if (p.prefilter && !confirmed && !p.confirm->Matches(c->text)) return 0;
   s->matched[pi] = 1;
   if (p.negate) return 0;  // decided after the scan
   if (p.multiple) {
@@ -171,10 +282,17 @@ int Engine::OnMatch(unsigned id, unsigned long long, unsigned long long, unsigne
 }
 
 void Engine::Scan(const Database& db, std::string_view text, size_t element, Scratch* s) const {
-  if (!db.db) return;
   ScanContext ctx{&patterns_, &db, s, text, element};
-  hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs, &Engine::OnMatch,
-          &ctx);
+  if (db.db) {
+    hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs,
+            &Engine::OnMatch, &ctx);
+  }
+  for (int pi : db.pcre_only) {
+    const Pattern& p = patterns_[pi];
+    if (p.nosubject && element == 0) continue;
+    if (!p.multiple && !p.negate && s->values[p.slot] != 0) continue;  // already decided
+    if (p.confirm->Matches(text)) OnPatternHit(pi, &ctx, /*confirmed=*/true);
+  }
 }
 
 void Engine::Run(const Message& m, Scratch* s) const {
@@ -218,18 +336,22 @@ void Engine::Run(const Message& m, Scratch* s) const {
   }
 }
 
-int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern& hp, CompileReport* report,
-                       std::vector<std::string>* exprs, std::vector<unsigned>* flags,
-                       Database* db) {
+int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
+                       CompileReport* report, std::vector<std::string>* exprs,
+                       std::vector<unsigned>* flags, Database* db) {
   Pattern p;
   p.slot = slot;
-  p.prefilter = hp.prefilter;
+  p.prefilter = hp == nullptr || hp->prefilter;
   p.multiple = r.multiple;
   p.maxhits = r.maxhits;
   p.nosubject = r.nosubject && r.type == RuleType::kBody;
   p.negate = r.header.negate;
   if (p.prefilter || p.multiple) {
     absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
+    if (!c.ok() && hp == nullptr) {
+      report->problems.push_back({r.file, r.line, r.name, pcre_only_reason_});
+      return -1;
+    }
     if (!c.ok()) {
       report->problems.push_back({r.file, r.line, r.name,
                                   Cat("PCRE2 cannot compile: ", c.status().message())});
@@ -237,20 +359,140 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern& hp, Comp
     }
     p.confirm = *std::move(c);
   }
-  if (p.prefilter) ++report->prefiltered;
-  else ++report->exact;
   if (p.multiple) ++report->counted;
   patterns_.push_back(std::move(p));
   int index = static_cast<int>(patterns_.size() - 1);
+  if (hp == nullptr) {
+    ++report->pcre_only;
+    report->notes.push_back({r.file, r.line, r.name, pcre_only_reason_});
+    db->pcre_only.push_back(index);
+    return index;
+  }
+  if (hp->prefilter) ++report->prefiltered;
+  else ++report->exact;
   db->patterns.push_back(index);
-  exprs->push_back(hp.expression);
+  exprs->push_back(hp->expression);
   // SINGLEMATCH: a hit is all we need from Hyperscan; counting is PCRE2's job.
-  flags->push_back(hp.flags | HS_FLAG_SINGLEMATCH);
+  flags->push_back(hp->flags | HS_FLAG_SINGLEMATCH);
   return index;
+}
+
+void Engine::MoveToPcreOnly(int pi, const std::string& why, Database* db,
+                            CompileReport* report) {
+  Pattern& p = patterns_[pi];
+  const Rule* r = rule_of_slot_[p.slot];
+  if (p.prefilter) --report->prefiltered;
+  else --report->exact;
+  if (!p.confirm) {
+    absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r->regex);
+    if (!c.ok()) {
+      report->problems.push_back({r->file, r->line, r->name,
+                                  Cat(why, "; PCRE2: ", c.status().message())});
+      return;
+    }
+    p.confirm = *std::move(c);
+  }
+  p.prefilter = true;
+  db->pcre_only.push_back(pi);
+  ++report->pcre_only;
+  report->notes.push_back({r->file, r->line, r->name, Cat(why, "; matched with PCRE2 only")});
 }
 
 absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vector<unsigned>& flags,
                                      Database* db, CompileReport* report) {
+  auto t0 = std::chrono::steady_clock::now();
+  size_t n_in = exprs.size();
+  struct Timer {
+    std::chrono::steady_clock::time_point t0;
+    size_t n;
+    ~Timer() {
+      if (std::getenv("VETO_DEBUG_COMPILE") != nullptr) {
+        std::fprintf(stderr, "compile: %zu patterns %.2f s\n", n,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+    }
+  } timer{t0, n_in};
+  std::string cache_path;
+  if (!cache_dir_.empty() && !exprs.empty()) {
+    cache_path = Cat(cache_dir_, "/", CacheKey(exprs, flags, compile_budget_seconds_), ".hsdb");
+    CachedDatabase cached;
+    if (ReadCache(cache_path, &cached)) {
+      // Replay the PCRE2-only moves (recorded in descending index order), then load.
+      bool ok = true;
+      for (const auto& [index, why] : cached.pcre_only) {
+        if (index >= exprs.size()) {
+          ok = false;
+          break;
+        }
+      }
+      hs_database_t* loaded = nullptr;
+      if (ok && hs_deserialize_database(cached.serialized.data(), cached.serialized.size(),
+                                        &loaded) == HS_SUCCESS) {
+        for (const auto& [index, why] : cached.pcre_only) {
+          int pi = db->patterns[index];
+          exprs.erase(exprs.begin() + index);
+          flags.erase(flags.begin() + index);
+          db->patterns.erase(db->patterns.begin() + index);
+          MoveToPcreOnly(pi, why, db, report);
+        }
+        db->db.reset(loaded);
+        hs_database_size(loaded, &db->bytes);
+        report->database_bytes += db->bytes;
+        ++report->databases;
+        ++report->cache_hits;
+        all_dbs_.push_back(db);
+        return absl::OkStatus();
+      }
+    }
+  }
+  CachedDatabase to_cache;
+  // Vet each pattern alone first (in parallel): one Hyperscan refuses, or one over the
+  // compile budget, goes to the PCRE2-only path instead of failing or stalling the database.
+  std::vector<double> cost(exprs.size(), 0);
+  std::vector<std::string> refusal(exprs.size());
+  {
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < exprs.size();) {
+        auto start = std::chrono::steady_clock::now();
+        hs_database_t* one = nullptr;
+        hs_compile_error_t* err = nullptr;
+        if (hs_compile(exprs[i].c_str(), flags[i], HS_MODE_BLOCK, nullptr, &one, &err) !=
+            HS_SUCCESS) {
+          refusal[i] = err != nullptr && err->message != nullptr ? err->message : "refused";
+          hs_free_compile_error(err);
+        } else {
+          hs_free_database(one);
+        }
+        cost[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      }
+    };
+    unsigned n_threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> threads;
+    for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(worker);
+    worker();
+    for (std::thread& t : threads) t.join();
+  }
+  if (std::getenv("VETO_DEBUG_COMPILE") != nullptr) {
+    double sum = 0;
+    for (double c : cost) sum += c;
+    std::fprintf(stderr, "vet: %zu patterns, %.2f s summed, %.2f s wall\n", cost.size(), sum,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  for (size_t i = exprs.size(); i-- > 0;) {
+    std::string why = refusal[i];
+    if (why.empty() && cost[i] > compile_budget_seconds_) {
+      why = Cat("compile takes ", static_cast<int>(cost[i] * 1000), " ms (budget ",
+                static_cast<int>(compile_budget_seconds_ * 1000), " ms)");
+    }
+    if (why.empty()) continue;
+    int pi = db->patterns[i];
+    exprs.erase(exprs.begin() + i);
+    flags.erase(flags.begin() + i);
+    db->patterns.erase(db->patterns.begin() + i);
+    to_cache.pcre_only.emplace_back(static_cast<uint32_t>(i), Cat("Hyperscan: ", why));
+    MoveToPcreOnly(pi, Cat("Hyperscan: ", why), db, report);
+  }
   while (!exprs.empty()) {
     std::vector<const char*> ptrs;
     std::vector<unsigned> ids;
@@ -264,6 +506,15 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
                                      static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr,
                                      &out, &err);
     if (rc == HS_SUCCESS) {
+      if (!cache_path.empty()) {
+        char* bytes = nullptr;
+        size_t length = 0;
+        if (hs_serialize_database(out, &bytes, &length) == HS_SUCCESS) {
+          to_cache.serialized.assign(bytes, length);
+          std::free(bytes);
+          WriteCache(cache_path, to_cache);
+        }
+      }
       db->db.reset(out);
       hs_database_size(out, &db->bytes);
       report->database_bytes += db->bytes;
@@ -279,11 +530,12 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
     if (bad < 0 || bad >= static_cast<int>(exprs.size())) {
       return absl::InternalError(Cat("Hyperscan: ", msg));
     }
-    const Pattern& p = patterns_[db->patterns[bad]];
-    report->problems.push_back({"", 0, slot_names_[p.slot], Cat("Hyperscan: ", msg)});
+    int pi = db->patterns[bad];
     exprs.erase(exprs.begin() + bad);
     flags.erase(flags.begin() + bad);
     db->patterns.erase(db->patterns.begin() + bad);
+    to_cache.pcre_only.emplace_back(static_cast<uint32_t>(bad), Cat("Hyperscan: ", msg));
+    MoveToPcreOnly(pi, Cat("Hyperscan: ", msg), db, report);
   }
   return absl::OkStatus();
 }
@@ -292,6 +544,17 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
                            CompileReport* report) {
   auto start = std::chrono::steady_clock::now();
   int score_set = std::clamp(options.score_set, 0, 3);
+  compile_budget_seconds_ = options.compile_budget_ms / 1000.0;
+  cache_dir_ = options.cache_dir;
+  if (!cache_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cache_dir_, ec);
+    if (ec) {
+      report->notes.push_back({"", 0, "", Cat("cache dir ", cache_dir_, ": ", ec.message(),
+                                              "; compiling without a cache")});
+      cache_dir_.clear();
+    }
+  }
   report->rules_total = set.rules.size();
 
   // Slots: every defined rule, then names metas mention that are not defined (value 0).
@@ -351,23 +614,25 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
       exists_.emplace_back(r.header, slot);
       continue;
     }
-    absl::StatusOr<HyperscanPattern> hp = TranslateForHyperscan(r.regex);
-    if (!hp.ok()) {
-      report->problems.push_back({r.file, r.line, r.name, std::string(hp.status().message())});
-      continue;
+    rule_of_slot_[slot] = &r;
+    absl::StatusOr<HyperscanPattern> translated = TranslateForHyperscan(r.regex);
+    const HyperscanPattern* hp = translated.ok() ? &*translated : nullptr;
+    if (!translated.ok()) {
+      pcre_only_reason_ = Cat("Hyperscan cannot run it (", translated.status().message(),
+                              "); matched with PCRE2 only");
     }
     switch (r.type) {
       case RuleType::kBody:
-        AddPattern(r, slot, *hp, report, &body_x, &body_f, &body_);
+        AddPattern(r, slot, hp, report, &body_x, &body_f, &body_);
         break;
       case RuleType::kRawBody:
-        AddPattern(r, slot, *hp, report, &raw_x, &raw_f, &rawbody_);
+        AddPattern(r, slot, hp, report, &raw_x, &raw_f, &rawbody_);
         break;
       case RuleType::kFull:
-        AddPattern(r, slot, *hp, report, &full_x, &full_f, &full_);
+        AddPattern(r, slot, hp, report, &full_x, &full_f, &full_);
         break;
       case RuleType::kUri:
-        AddPattern(r, slot, *hp, report, &uri_x, &uri_f, &uri_);
+        AddPattern(r, slot, hp, report, &uri_x, &uri_f, &uri_);
         break;
       case RuleType::kHeader: {
         HeaderSpec key_spec = r.header;
@@ -381,7 +646,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
           header_f.emplace_back();
         }
         HeaderGroup& g = headers_[it->second];
-        int pi = AddPattern(r, slot, *hp, report, &header_x[it->second], &header_f[it->second],
+        int pi = AddPattern(r, slot, hp, report, &header_x[it->second], &header_f[it->second],
                             &g.db);
         if (pi >= 0 && r.header.negate) g.negated.push_back(pi);
         break;
@@ -398,7 +663,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
           mime_f.emplace_back();
         }
         MimeHeaderGroup& g = mimeheaders_[it->second];
-        int pi = AddPattern(r, slot, *hp, report, &mime_x[it->second], &mime_f[it->second],
+        int pi = AddPattern(r, slot, hp, report, &mime_x[it->second], &mime_f[it->second],
                             &g.db);
         if (pi >= 0 && r.header.negate) g.negated.push_back(pi);
         break;

@@ -34,6 +34,12 @@ namespace veto::rules {
 
 struct EngineOptions {
   int score_set = 0;  // SpamAssassin score set 0-3 (0: local tests, no Bayes)
+  // A pattern whose Hyperscan compile alone takes longer runs on the PCRE2-only path
+  // instead, so one bad rule cannot stall a load or reload (reported as a note).
+  int compile_budget_ms = 250;
+  // Directory for compiled databases (created if missing); empty: no cache. A restart with
+  // unchanged rules loads from here instead of compiling.
+  std::string cache_dir;
 };
 
 // What compiling found, for `veto check-rules` and the logs.
@@ -43,13 +49,16 @@ struct CompileReport {
   size_t exact = 0;              // Hyperscan matches them exactly
   size_t prefiltered = 0;        // Hyperscan prefilter + PCRE2 confirm
   size_t counted = 0;            // tflags multiple: counted with PCRE2
+  size_t pcre_only = 0;          // Hyperscan refused them: PCRE2 alone (slow; in `notes`)
   size_t metas = 0;
   size_t evals_native = 0;
   size_t evals_unsupported = 0;  // value 0 in metas; listed in `problems`
   size_t databases = 0;
+  size_t cache_hits = 0;         // databases loaded from the cache instead of compiled
   size_t database_bytes = 0;
   double compile_seconds = 0;
   std::vector<RuleError> problems;  // rules that could not be compiled, unsupported evals
+  std::vector<RuleError> notes;     // rules that run, but on the slow PCRE2-only path
 };
 
 class MatchScratch;
