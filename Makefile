@@ -6,12 +6,14 @@
 #   make test    unit + corpus tests (release), unit tests under ASan+UBSan, fuzz smoke run
 #   make run     build and run the main job on the bundled defaults
 #   make bench   Google Benchmark suites (needs ../shared/corpora for corpus figures)
-#   make fuzz    longer libFuzzer run (FUZZ_SECONDS, default 300)
+#   make fuzz    longer libFuzzer run (FUZZ_SECONDS, default 60)
+#   make diff-sa differential test of the rule engine against SpamAssassin itself (installs
+#                Debian's spamassassin; slow: compiles the whole stock rule set)
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz test test-release test-asan fuzz-smoke fuzz run bench clean
+.PHONY: diff-sa all deps build build-asan build-fuzz test test-release test-asan fuzz-smoke fuzz run bench clean
 
 all: build
 
@@ -28,7 +30,7 @@ build-asan:
 
 build-fuzz:
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer
+	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer rules_fuzzer
 
 test: deps
 	$(MAKE) build
@@ -58,6 +60,12 @@ run: deps
 bench: deps
 	$(MAKE) build
 	scripts/bench.sh
+
+diff-sa: deps
+	$(MAKE) build
+	@dpkg-query -W -f='$${Status}' spamassassin 2>/dev/null | grep -q 'install ok installed' || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q spamassassin; }
+	python3 tests/integration/sa_differential.py build/bin/veto
 
 clean:
 	rm -rf build build-debug build-asan build-fuzz

@@ -25,7 +25,9 @@ constexpr char kScanUsage[] =
     "\n"
     "  --format text|jsonl   text (default): one line per message; jsonl: one JSON object per\n"
     "                        message with id, score, spam (score >= threshold), rules, flags\n"
-    "  --threshold N         score at or above which a message counts as spam (default 5)\n";
+    "  --threshold N         score at or above which a message counts as spam (default 5)\n"
+    "  --all-hits            jsonl: add all_hits, every rule that hit (also __ sub-rules and\n"
+    "                        zero-score reporting exclusions) with its value\n";
 
 constexpr char kCheckUsage[] =
     "usage: veto check-rules [RULE OPTIONS] [PATH...]\n"
@@ -36,7 +38,8 @@ constexpr char kCheckUsage[] =
     "does not implement, and patterns only PCRE2 can run, are listed as notes (with --verbose)\n"
     "but are not errors.\n"
     "\n"
-    "  --verbose             also list the notes\n";
+    "  --verbose             also list the notes\n"
+    "  --list                list every rule: rule, name, type, target, score (tab-separated)\n";
 
 constexpr char kCompileUsage[] =
     "usage: veto compile [RULE OPTIONS]\n"
@@ -96,6 +99,7 @@ int ScanCommand(const std::vector<std::string>& args) {
   RuleOptions ro;
   std::vector<std::string> paths;
   bool jsonl = false;
+  bool all_hits = false;
   double threshold = 5.0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -115,6 +119,8 @@ int ScanCommand(const std::vector<std::string>& args) {
         return 2;
       }
       jsonl = v == "jsonl";
+    } else if (a == "--all-hits") {
+      all_hits = true;
     } else if (a == "--threshold" && i + 1 < args.size()) {
       if (!ParseDouble(args[++i], &threshold)) {
         std::fprintf(stderr, "veto scan: --threshold: not a number (got '%s')\n", args[i].c_str());
@@ -184,6 +190,15 @@ int ScanCommand(const std::vector<std::string>& args) {
             w.BeginArray();
             for (std::string_view f : (*m)->flags.Names()) w.String(f);
             w.EndArray();
+            if (all_hits) {
+              w.Key("all_hits");
+              w.BeginObject();
+              for (const auto& [name, value] : lr.compiled->AllHits(**m, scratch.get())) {
+                w.Key(name);
+                w.Number(value);
+              }
+              w.EndObject();
+            }
             w.EndObject();
             line = w.Take();
           } else {
@@ -212,9 +227,12 @@ int ScanCommand(const std::vector<std::string>& args) {
 int CheckRulesCommand(const std::vector<std::string>& args) {
   RuleOptions ro;
   bool verbose = false;
+  bool list = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string error;
-    if (ro.Consume(args, &i, &error)) {
+    if (args[i] == "--list") {
+      list = true;
+    } else if (ro.Consume(args, &i, &error)) {
       if (!error.empty()) {
         std::fprintf(stderr, "veto check-rules: %s\n", error.c_str());
         return 2;
@@ -248,6 +266,18 @@ int CheckRulesCommand(const std::vector<std::string>& args) {
   }
   if (verbose) {
     for (const rules::RuleError& e : lr.report.notes) std::printf("%s (note)\n", e.ToString().c_str());
+  }
+  if (list) {
+    // One rule per line: NAME TYPE TARGET, where TARGET is the header spec, the eval call or
+    // the meta expression. For tools (the SpamAssassin differential test).
+    for (const rules::Rule& r : lr.set.rules) {
+      std::string target = r.type == rules::RuleType::kMeta   ? r.meta
+                           : r.type == rules::RuleType::kEval ? r.eval_call
+                                                              : r.header.name;
+      std::printf("rule\t%s\t%s\t%s\t%g\n", r.name.c_str(),
+                  std::string(rules::RuleTypeName(r.type)).c_str(), target.c_str(),
+                  r.scores[ro.score_set]);
+    }
   }
   PrintReport(lr, stderr);
   return errors > 0 ? 1 : 0;

@@ -303,8 +303,14 @@ void Engine::Run(const Message& m, Scratch* s) const {
     Scan(rawbody_, m.rawbody_elements[i], i, s);
   Scan(full_, m.full, 0, s);
   for (const Uri& u : m.uris) {
-    Scan(uri_, u.url, 0, s);
-    if (u.raw != u.url) Scan(uri_, u.raw, 0, s);
+    // SpamAssassin's URI list holds HTML attribute values as written plus cleaned variants,
+    // but never a schemeless text form ("www.x.com" only as "http://www.x.com").
+    if (u.source == UriSource::kText && u.schemeless) {
+      Scan(uri_, u.url, 0, s);
+    } else {
+      Scan(uri_, u.raw, 0, s);
+      if (u.raw != u.url) Scan(uri_, u.url, 0, s);
+    }
   }
   for (const HeaderGroup& g : headers_) {
     bool present = false;
@@ -316,8 +322,10 @@ void Engine::Run(const Message& m, Scratch* s) const {
     }
   }
   for (const auto& [spec, slot] : exists_) {
-    bool present = !m.GetHeaders(spec.name).empty() &&
-                   !(spec.name.size() >= 7 && EqualsIgnoreCase(spec.name.substr(0, 7), "X-Spam-"));
+    // Through HeaderTarget, so pseudo-headers (ToCc, MESSAGEID, ...) and the X-Spam-*
+    // exclusion behave as for regex rules.
+    bool present = false;
+    HeaderTarget(m, spec, &present);
     if (present) s->values[slot] = 1;
   }
   for (const MimeHeaderGroup& g : mimeheaders_) {

@@ -292,7 +292,7 @@ std::string HeaderTarget(const Message& m, const HeaderSpec& spec, bool* present
     newline_terminated = false;
     for (const Header* h : hs) {
       // :addr parses the raw value; :name wants decoded display names.
-      for (const ParsedAddress& a : ParseAddressList(spec.addr ? h->raw : h->value)) {
+      for (const ParsedAddress& a : ParseAddressList(spec.addr || spec.raw ? h->raw : h->value)) {
         if (spec.addr && !a.address.empty()) values.push_back(a.address);
         if (spec.display_name && !a.name.empty()) values.push_back(a.name);
       }

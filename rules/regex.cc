@@ -3,39 +3,50 @@
 // Neither engine can be handed a SpamAssassin regex as written: Perl's syntax is wider (\x{..},
 // \N{U+..}, {,n}, (?^..), /x comments), and SpamAssassin's implicit /aa + byte-string semantics
 // fold Latin-1 letters under /i, which both engines do for ASCII only in their byte modes. So
-// the pattern is parsed once by a small recursive-descent rewriter (Translator below) that
-// understands escapes, classes, groups, quantifiers and the inline flag scopes, and re-emits it
-// in a canonical subset both engines read the same way:
+// the pattern is parsed by a small recursive-descent rewriter (Translator below) that
+// understands escapes, classes, groups, quantifiers and inline flag scopes, and re-emits it in
+// a canonical subset both engines read the same way:
 //
-//   - every character class (and \d \w \s \h \v \N, POSIX classes) is computed as a 256-bit
-//     byte set with Perl's /aa meaning and, under /i, closed under Perl's case folding (ASCII
-//     and the Latin-1 pairs C0-DE <-> E0-FE except D7/F7); it is emitted as explicit \xNN
-//     ranges, so engine differences in \s, POSIX classes and caseless tables cannot matter;
-//   - literal bytes are emitted as \xNN (never raw, so NUL and /x whitespace are safe), and a
-//     Latin-1 letter under /i becomes the two-byte class [\xC4\xE4];
-//   - code points above 0xFF (\x{263A}, \N{U+..}, \o{..}) become their UTF-8 byte sequence,
+//   - every class (and \d \w \s \h \v \N, POSIX classes, Latin-1 letters under /i) is computed
+//     as a 256-bit byte set with Perl's /aa meaning, closed under Perl's case folding where /i
+//     is in effect (ASCII, and Latin-1 C0-DE <-> E0-FE except D7/F7), and emitted as the
+//     shortest of a literal, \w \d \s (ASCII in both engines' byte modes), or an explicit class;
+//   - literal bytes are never emitted raw (a NUL would end Hyperscan's C string; whitespace and
+//     '#' would matter under extended mode): \xNN or a backslash-escaped ASCII character;
+//   - code points above 0xFF (\x{263A}, \N{U+..}, \o{..}, \400) become their UTF-8 bytes,
 //     wrapped in (?:...) so a quantifier applies to the whole sequence; a class containing them
-//     becomes an alternation of byte-range sequences (see Utf8Sequences). The subject is
-//     treated as bytes everywhere, so no UTF mode is used in either engine;
-//   - /x and /xx whitespace and comments are dropped; inline modifiers are re-emitted as the
-//     i/m/s difference only ((?^..) has no Hyperscan spelling), charset modifiers are tracked;
-//   - {,n} becomes {0,n}, spaces inside braces go, X{0} and zero-width-thing? vanish for
-//     Hyperscan (which rejects them), a `{` that is no quantifier becomes \{ where Perl accepts
-//     it as literal, and the Perl errors SpamAssassin would reject the rule for are reported.
+//     becomes an alternation of byte-range sequences (Utf8Sequences). Subjects are bytes, so
+//     neither engine runs in UTF mode;
+//   - /x and /xx whitespace and comments go; inline modifiers are re-emitted as the i/m/s
+//     difference only ((?^..) has no Hyperscan spelling); the charset (/aa vs /d) is tracked;
+//   - {,n} becomes {0,n}; X{0} and optional assertions vanish where an engine rejects them; a
+//     `{` that is no quantifier is literal where Perl says so; and the Perl errors for which
+//     SpamAssassin rejects a rule (nested quantifiers, unknown escapes, bad ranges, ...) are
+//     reported as such.
 //
 // The same parse runs twice: once to count capture groups (Perl decides between \10 as a
-// back-reference and as an octal escape by the total group count), once to emit. It emits for
-// one target at a time because a few constructs differ: PCRE2 keeps named groups and real
-// back-references; Hyperscan gets plain groups and numeric references (it only approximates
-// them, in prefilter mode) and, for constructs it cannot parse even as a prefilter (\K, \G,
-// recursion), a superset that keeps the prefilter sound.
+// back-reference and as an octal escape by the total), once to emit. It emits for one target
+// at a time: PCRE2 keeps named groups and real back-references; Hyperscan gets plain groups,
+// numeric references (which it only approximates, in prefilter mode), a superset for what it
+// cannot parse even as a prefilter (\K, \G, recursion), and in prefilter mode two
+// relaxations: large bounded repeats widened to unbounded, embedded anchors dropped.
+//
+// PCRE2 runs with character tables that add Perl's Latin-1 case pairs (so caseless
+// back-references compare like Perl's), no auto-possessification where the pattern has atomic
+// or possessive parts, and JIT except for the pattern shapes PCRE2 10.42's JIT gets wrong.
+//
+// Known differences from Perl, none of them in the stock rules: \x{100+} matches its UTF-8
+// bytes (Perl, on a byte string: never); /a, /u, /l, and /d with Unicode escapes are refused;
+// a caseless back-reference in a /d scope folds Latin-1; CountMatches after an empty match can
+// differ from Perl's //g for optional groups that can match empty (PCRE2 backtracks into them
+// differently under NOTEMPTY_ATSTART); Hyperscan refuses patterns that can never match, and
+// expressions over its 16 K length limit become "confirm every text" prefilters.
 #include "rules/regex.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <hs/hs.h>
-#include <pcre2.h>
-
 #include <locale.h>
+#include <pcre2.h>
 
 #include <algorithm>
 #include <atomic>
@@ -76,9 +87,7 @@ int HexValue(unsigned char c) {
   return (c | 0x20) - 'a' + 10;
 }
 
-absl::Status Invalid(std::string_view why) {
-  return absl::InvalidArgumentError(std::string(why));
-}
+absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(std::string(why)); }
 
 // ---------------------------------------------------------------------------------------------
 // Modifiers.
@@ -146,8 +155,9 @@ absl::Status ApplyModifiers(std::string_view mods, bool allow_caret, Mode& mode)
       case 'd':
       case 'l':
       case 'u':
-        if (negate) return Invalid(Cat("modifier '", std::string(1, c),
-                                                "' may not appear after '-'"));
+        if (negate) {
+          return Invalid(Cat("modifier '", std::string(1, c), "' may not appear after '-'"));
+        }
         if (c == 'a') ++a_count;
         if (c == 'd') ++d_count;
         if (c == 'l') ++l_count;
@@ -164,7 +174,7 @@ absl::Status ApplyModifiers(std::string_view mods, bool allow_caret, Mode& mode)
       case 'o':
       case 'c':
         return Invalid(Cat("useless modifier '", std::string(1, c),
-                                    "' (Perl warns, SpamAssassin rejects the rule)"));
+                           "' (Perl warns, SpamAssassin rejects the rule)"));
       case 'e':
         return Invalid("modifier 'e' is not allowed");
       default:
@@ -198,7 +208,9 @@ ByteSet RangeSet(int lo, int hi) {
 }
 
 ByteSet DigitSet() { return RangeSet('0', '9'); }
-ByteSet WordSet() { return RangeSet('0', '9') | RangeSet('A', 'Z') | RangeSet('a', 'z') | RangeSet('_', '_'); }
+ByteSet WordSet() {
+  return RangeSet('0', '9') | RangeSet('A', 'Z') | RangeSet('a', 'z') | RangeSet('_', '_');
+}
 // Perl's \s includes VT since 5.18; /aa keeps it ASCII (no NEL 0x85, no NBSP 0xA0).
 ByteSet SpaceSet() { return RangeSet('\t', '\r') | RangeSet(' ', ' '); }
 // \h and \v are not restricted by /a: on a byte string they include NBSP and NEL [ran].
@@ -210,8 +222,8 @@ bool PosixSet(std::string_view name, ByteSet& out) {
   static const std::map<std::string_view, ByteSet> kSets = [] {
     std::map<std::string_view, ByteSet> m;
     ByteSet upper = RangeSet('A', 'Z'), lower = RangeSet('a', 'z'), digit = DigitSet();
-    ByteSet punct = RangeSet('!', '/') | RangeSet(':', '@') | RangeSet('[', '`') |
-                    RangeSet('{', '~');
+    ByteSet punct =
+        RangeSet('!', '/') | RangeSet(':', '@') | RangeSet('[', '`') | RangeSet('{', '~');
     m["alpha"] = upper | lower;
     m["alnum"] = upper | lower | digit;
     m["ascii"] = RangeSet(0, 0x7F);
@@ -260,43 +272,33 @@ ByteSet FoldClosure(const ByteSet& s, bool latin1) {
 // Folds that cross into ASCII or Latin-1 (U+017F, U+212A, U+0178) are left out on purpose: /aa
 // forbids the ASCII ones, and Latin-1 characters are raw bytes here, not UTF-8.
 std::vector<uint32_t> CodePointPartners(uint32_t cp) {
-  auto pair_even_upper = [&](uint32_t lo, uint32_t hi) -> int64_t {
-    if (cp < lo || cp > hi) return -1;
-    return ((cp - lo) % 2 == 0) ? cp + 1 : cp - 1;
+  struct FoldRange {
+    uint32_t lo, hi;
+    uint32_t delta;  // 0: alternating upper/lower pairs from lo; else [lo,hi] <-> [lo,hi]+delta
   };
-  auto offset_pair = [&](uint32_t ulo, uint32_t uhi, uint32_t delta) -> int64_t {
-    if (cp >= ulo && cp <= uhi) return cp + delta;
-    if (cp >= ulo + delta && cp <= uhi + delta) return cp - delta;
-    return -1;
+  static constexpr FoldRange kRanges[] = {
+      {0x100, 0x12F, 0},      {0x132, 0x137, 0},    {0x139, 0x148, 0},    {0x14A, 0x177, 0},
+      {0x179, 0x17E, 0},      {0x386, 0x386, 0x26}, {0x388, 0x38A, 0x25}, {0x38C, 0x38C, 0x40},
+      {0x38E, 0x38F, 0x3F},   {0x391, 0x3A1, 0x20}, {0x3A4, 0x3AB, 0x20}, {0x400, 0x40F, 0x50},
+      {0x410, 0x42F, 0x20},   {0x460, 0x481, 0},    {0x48A, 0x4BF, 0},    {0x4C1, 0x4CE, 0},
+      {0x4D0, 0x52F, 0},      {0x531, 0x556, 0x30}, {0x1E00, 0x1E95, 0},  {0x1EA0, 0x1EFF, 0},
+      {0xFF21, 0xFF3A, 0x20},
   };
-  std::vector<uint32_t> out;
-  int64_t p = -1;
-  if (cp == 0x3A3 || cp == 0x3C3 || cp == 0x3C2) {  // Sigma, sigma, final sigma
+  if (cp == 0x3A3 || cp == 0x3C3 || cp == 0x3C2) {  // Sigma, sigma and final sigma
+    std::vector<uint32_t> out;
     for (uint32_t q : {0x3A3u, 0x3C3u, 0x3C2u}) {
       if (q != cp) out.push_back(q);
     }
     return out;
   }
-  if (cp >= 0x100 && cp <= 0x12F) p = pair_even_upper(0x100, 0x12F);
-  else if (cp >= 0x132 && cp <= 0x137) p = pair_even_upper(0x132, 0x137);
-  else if (cp >= 0x139 && cp <= 0x148) p = pair_even_upper(0x139, 0x148);
-  else if (cp >= 0x14A && cp <= 0x177) p = pair_even_upper(0x14A, 0x177);
-  else if (cp >= 0x179 && cp <= 0x17E) p = pair_even_upper(0x179, 0x17E);
-  else if (cp >= 0x391 && cp <= 0x3CB) p = offset_pair(0x391, 0x3AB, 0x20);
-  else if (cp >= 0x400 && cp <= 0x40F) p = cp + 0x50;
-  else if (cp >= 0x450 && cp <= 0x45F) p = cp - 0x50;
-  else if (cp >= 0x410 && cp <= 0x44F) p = offset_pair(0x410, 0x42F, 0x20);
-  else if (cp >= 0x460 && cp <= 0x481) p = pair_even_upper(0x460, 0x481);
-  else if (cp >= 0x48A && cp <= 0x4BF) p = pair_even_upper(0x48A, 0x4BF);
-  else if (cp >= 0x4C1 && cp <= 0x4CE) p = pair_even_upper(0x4C1, 0x4CE);
-  else if (cp >= 0x4D0 && cp <= 0x52F) p = pair_even_upper(0x4D0, 0x52F);
-  else if (cp >= 0x531 && cp <= 0x586) p = offset_pair(0x531, 0x556, 0x30);
-  else if (cp >= 0x1E00 && cp <= 0x1E95) p = pair_even_upper(0x1E00, 0x1E95);
-  else if (cp >= 0x1EA0 && cp <= 0x1EFF) p = pair_even_upper(0x1EA0, 0x1EFF);
-  else if (cp >= 0xFF21 && cp <= 0xFF5A) p = offset_pair(0xFF21, 0xFF3A, 0x20);
-  if (p == 0x3A2 || p == 0x3C2) p = -1;  // U+03A2 is unassigned; final sigma handled above
-  if (p >= 0) out.push_back(static_cast<uint32_t>(p));
-  return out;
+  for (const FoldRange& r : kRanges) {
+    if (r.delta == 0 && cp >= r.lo && cp <= r.hi) {
+      return {(cp - r.lo) % 2 == 0 ? cp + 1 : cp - 1};
+    }
+    if (r.delta != 0 && cp >= r.lo && cp <= r.hi) return {cp + r.delta};
+    if (r.delta != 0 && cp >= r.lo + r.delta && cp <= r.hi + r.delta) return {cp - r.delta};
+  }
+  return {};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,8 +382,8 @@ std::string ByteSetToClass(const ByteSet& set, EngineFold fold = EngineFold::kNo
     if (partner >= 0 && set.test(partner)) return LiteralByte(static_cast<unsigned char>(partner));
   }
   static const std::pair<ByteSet, const char*> kShorthands[] = {
-      {WordSet(), "\\w"},   {~WordSet(), "\\W"},  {DigitSet(), "\\d"},
-      {~DigitSet(), "\\D"}, {SpaceSet(), "\\s"},  {~SpaceSet(), "\\S"},
+      {WordSet(), "\\w"},   {~WordSet(), "\\W"}, {DigitSet(), "\\d"},
+      {~DigitSet(), "\\D"}, {SpaceSet(), "\\s"}, {~SpaceSet(), "\\S"},
   };
   for (const auto& [shorthand, text] : kShorthands) {
     if (set == shorthand) return text;
@@ -494,7 +496,9 @@ CodePointRanges FoldCodePoints(const CodePointRanges& r) {
   };
   for (auto [lo, hi] : r) {
     if (lo < 0x1F00) visit(lo, std::min<uint32_t>(hi, 0x1EFF));
-    if (hi >= 0xFF21 && lo <= 0xFF5A) visit(std::max<uint32_t>(lo, 0xFF21), std::min<uint32_t>(hi, 0xFF5A));
+    if (hi >= 0xFF21 && lo <= 0xFF5A) {
+      visit(std::max<uint32_t>(lo, 0xFF21), std::min<uint32_t>(hi, 0xFF5A));
+    }
   }
   return Normalize(std::move(out));
 }
@@ -537,9 +541,9 @@ enum Feature : unsigned {
 
 std::string FeatureNames(unsigned features) {
   static const std::pair<Feature, const char*> kNames[] = {
-      {kLookahead, "lookahead"},   {kLookbehind, "lookbehind"},   {kBackreference, "backreference"},
-      {kPossessive, "possessive"}, {kAtomic, "atomic"},           {kConditional, "conditional"},
-      {kRecursion, "recursion"},   {kMatchStartReset, "\\K"},     {kContinueAnchor, "\\G"},
+      {kLookahead, "lookahead"},   {kLookbehind, "lookbehind"}, {kBackreference, "backreference"},
+      {kPossessive, "possessive"}, {kAtomic, "atomic"},         {kConditional, "conditional"},
+      {kRecursion, "recursion"},   {kMatchStartReset, "\\K"},   {kContinueAnchor, "\\G"},
   };
   std::vector<std::string> names;
   for (auto [f, name] : kNames) {
@@ -550,14 +554,14 @@ std::string FeatureNames(unsigned features) {
 
 // What the last parsed item was, for Perl's quantifier rules.
 enum class Prev {
-  kNothing,     // start of pattern, group or branch, after ^ or (?flags): `{` is literal here
+  kNothing,     // start of pattern, group or branch, after (?flags): `{` is literal here
   kAtom,        // can be quantified
-  kZeroWidth,   // an assertion: only `?` is allowed (Perl: "matches null string many times")
+  kZeroWidth,   // an assertion: bounded repeats only (Perl: "matches null string many times")
   kQuantified,  // a second quantifier is Perl's "Nested quantifiers" error
 };
 
 struct GroupInfo {
-  int total = 0;                               // capture groups in the whole pattern
+  int total = 0;                                   // capture groups in the whole pattern
   std::vector<std::pair<std::string, int>> names;  // named groups and their numbers, in order
 };
 
@@ -576,7 +580,8 @@ class Translator {
     if (unicode_pattern_ && (!top_mode_.latin1_fold || inline_d_)) {
       // Perl compiles a pattern with \N{U+..} or a code point above 0xFF as a Unicode string,
       // and then /d means Unicode rules (\w matches Latin-1 letters): like /u, unsupported.
-      return Invalid("charset /d (or (?^...)) together with \\N{U+...} or \\x{100+} is not supported");
+      return Invalid(
+          "charset /d (or (?^...)) together with \\N{U+...} or \\x{100+} is not supported");
     }
     if (options_.drop_embedded_anchors) DropEmbeddedAnchors();
     return absl::OkStatus();
@@ -589,12 +594,11 @@ class Translator {
   // A bounded repeat of kWidenRepeatsFrom or more: Hyperscan may accept the expression but fail
   // to compile it ("Pattern is too large"), so the caller compiles it once to be sure.
   bool large_repeat() const { return large_repeat_; }
+  bool jit_unsafe() const { return jit_unsafe_; }
   GroupInfo groups_found() const { return {group_count_, names_}; }
 
  private:
-  absl::Status Error(std::string_view why) const {
-    return Invalid(Cat(why, " at offset ", pos_));
-  }
+  absl::Status Error(std::string_view why) const { return Invalid(Cat(why, " at offset ", pos_)); }
   bool AtEnd() const { return pos_ >= p_.size(); }
   unsigned char Peek(size_t ahead = 0) const {
     return pos_ + ahead < p_.size() ? static_cast<unsigned char>(p_[pos_ + ahead]) : 0;
@@ -605,8 +609,8 @@ class Translator {
   struct AnchorAt {
     size_t offset;
     size_t length;
-    bool start;              // ^ \A (else $ \Z \z)
-    bool repeated = false;   // inside a group repeated more than once
+    bool start;             // ^ \A (else $ \Z \z)
+    bool repeated = false;  // inside a group repeated more than once
   };
 
   void EmitAnchor(std::string_view s, bool start) {
@@ -677,28 +681,42 @@ class Translator {
 
   absl::Status ParseAlternation(Mode& mode, bool& has_atom) {
     prev_ = Prev::kNothing;
+    bool branch_atom = false;  // the current branch has a consuming item
+    bool zero_branch = false;  // some branch has none
+    bool alternation = false;
     for (;;) {
       SkipInsignificant(mode);
-      if (AtEnd() || Peek() == ')') return absl::OkStatus();
+      if (AtEnd() || Peek() == ')') break;
       if (Peek() == '|') {
         ++pos_;
         out_ += '|';
         prev_ = Prev::kNothing;
+        alternation = true;
+        zero_branch = zero_branch || !branch_atom;
+        has_atom = has_atom || branch_atom;
+        branch_atom = false;
         continue;
       }
       size_t start = out_.size();
       transparent_ = false;
       bool caret_before = after_caret_;
       caret_item_ = false;
-      absl::Status st = ParseItem(mode, has_atom);
+      absl::Status st = ParseItem(mode, branch_atom);
       after_caret_ = transparent_ ? caret_before : caret_item_;
       if (!st.ok()) return st;
       // (?#...) is invisible: Perl quantifies the item before it.
       if (!transparent_) atom_start_ = start;
-      if (prev_ == Prev::kNothing) continue;  // after ^ and (?flags) a quantifier is an error
+      if (prev_ == Prev::kNothing) continue;  // (?flags)* is "Quantifier follows nothing"
       st = ParseQuantifiers(mode, atom_start_);
       if (!st.ok()) return st;
     }
+    zero_branch = zero_branch || !branch_atom;
+    has_atom = has_atom || branch_atom;
+    // PCRE2 10.42's JIT misses matches after an alternation with a branch that consumes nothing
+    // ("(1|)b*1", "(?:1|\\b)b*1"; PCRE2 issue 336, fixed in 10.43): such patterns run in the
+    // interpreter.
+    if (alternation && zero_branch) jit_unsafe_ = true;
+    return absl::OkStatus();
   }
 
   // Reads {n}, {n,}, {n,m}, {,m} (Perl 5.34+), blanks allowed inside. Returns false (pos
@@ -801,8 +819,8 @@ class Translator {
     // both, PCRE2 rejects the first for simple anchors. Groups stay for PCRE2 (as X? or X{0}),
     // because dropping them would renumber captures.
     bool is_group = out_.size() > atom_start && out_[atom_start] == '(';
-    bool drop = Hs() ? (max == 0 || prev_ == Prev::kZeroWidth)
-                     : (prev_ == Prev::kZeroWidth && !is_group);
+    bool drop =
+        Hs() ? (max == 0 || prev_ == Prev::kZeroWidth) : (prev_ == Prev::kZeroWidth && !is_group);
     if (prev_ == Prev::kZeroWidth && !drop) {
       max = std::min<uint32_t>(max, 1);  // PCRE2 caps assertion repeats at one anyway
     }
@@ -1129,7 +1147,8 @@ class Translator {
     std::string_view mods = p_.substr(begin, pos_ - begin);
     Mode next = mode;
     absl::Status st = ApplyModifiers(mods, /*allow_caret=*/true, next);
-    if (!st.ok()) return Error(std::string(st.message()));  // inline: unsupported is as bad as invalid
+    if (!st.ok())
+      return Error(std::string(st.message()));  // inline: unsupported is as bad as invalid
     std::string diff = FlagDiff(mode, next);
     if (!next.latin1_fold) inline_d_ = true;
     if (Peek() == ')') {
@@ -1174,14 +1193,10 @@ class Translator {
     if (Peek() != ':') return Error(Cat("unsupported (*", word, ") construct"));
     ++pos_;
     static const std::map<std::string, std::pair<const char*, Feature>> kAlpha = {
-        {"pla", {"(?=", kLookahead}},
-        {"positive_lookahead", {"(?=", kLookahead}},
-        {"nla", {"(?!", kLookahead}},
-        {"negative_lookahead", {"(?!", kLookahead}},
-        {"plb", {"(?<=", kLookbehind}},
-        {"positive_lookbehind", {"(?<=", kLookbehind}},
-        {"nlb", {"(?<!", kLookbehind}},
-        {"negative_lookbehind", {"(?<!", kLookbehind}},
+        {"pla", {"(?=", kLookahead}},   {"positive_lookahead", {"(?=", kLookahead}},
+        {"nla", {"(?!", kLookahead}},   {"negative_lookahead", {"(?!", kLookahead}},
+        {"plb", {"(?<=", kLookbehind}}, {"positive_lookbehind", {"(?<=", kLookbehind}},
+        {"nlb", {"(?<!", kLookbehind}}, {"negative_lookbehind", {"(?<!", kLookbehind}},
         {"atomic", {"(?>", kAtomic}},
     };
     auto it = kAlpha.find(word);
@@ -1194,7 +1209,8 @@ class Translator {
 
   absl::Status ParseConditional(Mode& mode, bool& has_atom) {
     features_ |= kConditional;
-    ++pos_;  // the condition's (
+    jit_unsafe_ = true;  // a missing "no" branch is an empty one (see ParseAlternation)
+    ++pos_;              // the condition's (
     std::string cond;
     if (IsDigit(Peek())) {
       size_t begin = pos_;
@@ -1339,12 +1355,30 @@ class Translator {
   absl::StatusOr<bool> ParseCharEscapeImpl(uint32_t& cp, bool in_class) {
     unsigned char c = Peek();
     switch (c) {
-      case 'a': ++pos_; cp = 0x07; return true;
-      case 'e': ++pos_; cp = 0x1B; return true;
-      case 'f': ++pos_; cp = 0x0C; return true;
-      case 'n': ++pos_; cp = 0x0A; return true;
-      case 'r': ++pos_; cp = 0x0D; return true;
-      case 't': ++pos_; cp = 0x09; return true;
+      case 'a':
+        ++pos_;
+        cp = 0x07;
+        return true;
+      case 'e':
+        ++pos_;
+        cp = 0x1B;
+        return true;
+      case 'f':
+        ++pos_;
+        cp = 0x0C;
+        return true;
+      case 'n':
+        ++pos_;
+        cp = 0x0A;
+        return true;
+      case 'r':
+        ++pos_;
+        cp = 0x0D;
+        return true;
+      case 't':
+        ++pos_;
+        cp = 0x09;
+        return true;
       case 'x': {
         ++pos_;
         absl::Status st = ParseHexEscape(cp);
@@ -1397,17 +1431,38 @@ class Translator {
   absl::Status ShorthandSet(unsigned char c, bool& found, ByteSet& set) const {
     found = true;
     switch (c) {
-      case 'd': set = DigitSet(); break;
-      case 'D': set = ~DigitSet(); break;
-      case 'w': set = WordSet(); break;
-      case 'W': set = ~WordSet(); break;
-      case 's': set = SpaceSet(); break;
-      case 'S': set = ~SpaceSet(); break;
-      case 'h': set = HSpaceSet(); break;
-      case 'H': set = ~HSpaceSet(); break;
-      case 'v': set = VSpaceSet(); break;
-      case 'V': set = ~VSpaceSet(); break;
-      default: found = false;
+      case 'd':
+        set = DigitSet();
+        break;
+      case 'D':
+        set = ~DigitSet();
+        break;
+      case 'w':
+        set = WordSet();
+        break;
+      case 'W':
+        set = ~WordSet();
+        break;
+      case 's':
+        set = SpaceSet();
+        break;
+      case 'S':
+        set = ~SpaceSet();
+        break;
+      case 'h':
+        set = HSpaceSet();
+        break;
+      case 'H':
+        set = ~HSpaceSet();
+        break;
+      case 'v':
+        set = VSpaceSet();
+        break;
+      case 'V':
+        set = ~VSpaceSet();
+        break;
+      default:
+        found = false;
     }
     return absl::OkStatus();
   }
@@ -1613,11 +1668,12 @@ class Translator {
         ++pos_;
         break;
       }
-      first = false;
+      // /xx ignores blanks in classes; a ']' after them is still the first, literal one.
       if (mode.xx && (c == ' ' || c == '\t')) {
         ++pos_;
         continue;
       }
+      first = false;
       bool is_char = false;
       uint32_t cp = 0;
       absl::Status st = ParseClassAtom(bytes, is_char, cp);
@@ -1729,8 +1785,7 @@ class Translator {
       return absl::OkStatus();
     }
     if (IsAsciiWord(c)) {
-      return Error(Cat("unrecognized escape \\", std::string(1, c),
-                                " in character class"));
+      return Error(Cat("unrecognized escape \\", std::string(1, c), " in character class"));
     }
     ++pos_;
     is_char = true;
@@ -1753,6 +1808,7 @@ class Translator {
   unsigned features_ = 0;
   bool superset_ = false;
   bool large_repeat_ = false;
+  bool jit_unsafe_ = false;
   bool unicode_pattern_ = false;  // Perl would upgrade the pattern to a Unicode string
   bool inline_d_ = false;         // some inline group switches to the /d charset
   int group_count_ = 0;
@@ -1767,6 +1823,8 @@ struct Translation {
   unsigned features = 0;
   bool superset = false;
   bool large_repeat = false;
+  bool jit_unsafe = false;
+  bool no_auto_possess = false;
 };
 
 absl::StatusOr<Translation> Translate(const PerlRegex& re, const EmitOptions& options) {
@@ -1781,8 +1839,15 @@ absl::StatusOr<Translation> Translate(const PerlRegex& re, const EmitOptions& op
   Translator emitter(re.pattern, mode, options, &groups);
   st = emitter.Run();
   if (!st.ok()) return st;
-  return Translation{emitter.output(), mode, emitter.features(), emitter.superset(),
-                     emitter.large_repeat()};
+  // Atomic groups and possessive quantifiers are where PCRE2 10.42 misbehaves most: its JIT
+  // ("(?>[^a]+?)\xff" finds nothing) and its auto-possessification, which makes "a?" possessive
+  // before "(?:b)?+a" and then misses "a". Rare in rules: interpreter, no auto-possessification.
+  bool cautious = (emitter.features() & (kAtomic | kPossessive)) != 0;
+  Translation out{emitter.output(), mode, emitter.features(), emitter.superset(),
+                  emitter.large_repeat()};
+  out.jit_unsafe = emitter.jit_unsafe() || cautious;
+  out.no_auto_possess = cautious;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1853,7 +1918,8 @@ EmitOptions Pcre2EmitOptions() {
   return options;
 }
 
-absl::StatusOr<CodePtr> CompilePcre2(const std::string& expression, const Mode& mode) {
+absl::StatusOr<CodePtr> CompilePcre2(const std::string& expression, const Mode& mode,
+                                     bool no_auto_possess) {
   pcre2_compile_context* ctx = pcre2_compile_context_create(nullptr);
   if (ctx == nullptr) return absl::ResourceExhaustedError("pcre2_compile_context_create failed");
   if (const unsigned char* tables = PerlCharacterTables()) {
@@ -1864,12 +1930,13 @@ absl::StatusOr<CodePtr> CompilePcre2(const std::string& expression, const Mode& 
   pcre2_set_bsr(ctx, PCRE2_BSR_UNICODE);
   int error = 0;
   PCRE2_SIZE offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expression.data()),
-                                   expression.size(), Pcre2Options(mode), &error, &offset, ctx);
+  pcre2_code* code = pcre2_compile(
+      reinterpret_cast<PCRE2_SPTR>(expression.data()), expression.size(),
+      Pcre2Options(mode) | (no_auto_possess ? PCRE2_NO_AUTO_POSSESS : 0), &error, &offset, ctx);
   pcre2_compile_context_free(ctx);
   if (code == nullptr) {
-    return Invalid(Cat("PCRE2: ", Pcre2ErrorMessage(error), " at offset ", offset,
-                                " of ", expression));
+    return Invalid(
+        Cat("PCRE2: ", Pcre2ErrorMessage(error), " at offset ", offset, " of ", expression));
   }
   return CodePtr(code);
 }
@@ -1937,8 +2004,7 @@ class Pcre2ConfirmRegex final : public ConfirmRegex {
   size_t limit_hits() const override { return limit_hits_.load(std::memory_order_relaxed); }
 
  private:
-  int Match(std::string_view text, size_t offset, uint32_t options,
-            ThreadMatchState& state) const {
+  int Match(std::string_view text, size_t offset, uint32_t options, ThreadMatchState& state) const {
     if (state.data == nullptr) return PCRE2_ERROR_NOMEMORY;
     static const char kEmpty[] = "";
     const char* subject = text.data() != nullptr ? text.data() : kEmpty;
@@ -1982,8 +2048,7 @@ std::string CheckHyperscan(const std::string& expression, unsigned flags, bool c
   std::free(info);
   if (compile) {
     hs_database_t* db = nullptr;
-    if (hs_compile(expression.c_str(), flags, HS_MODE_BLOCK, nullptr, &db, &error) !=
-        HS_SUCCESS) {
+    if (hs_compile(expression.c_str(), flags, HS_MODE_BLOCK, nullptr, &db, &error) != HS_SUCCESS) {
       return take_error("hs_compile failed");
     }
     hs_free_database(db);
@@ -1997,9 +2062,6 @@ bool IsSizeLimit(const std::string& error) {
          error.find("too large") != std::string::npos ||
          error.find("Resource limit") != std::string::npos;
 }
-
-// Long expressions are compiled once in TranslateForHyperscan, like large repeats.
-constexpr size_t kCompileCheckLength = 4096;
 
 }  // namespace
 
@@ -2024,10 +2086,18 @@ absl::StatusOr<PerlRegex> ParsePerlRegex(std::string_view text) {
     if (re.size() <= skip) return Invalid("missing regexp delimiters");
     unsigned char d = static_cast<unsigned char>(re[skip]);
     switch (d) {
-      case '{': end = '}'; break;
-      case '(': end = ')'; break;
-      case '<': end = '>'; break;
-      case '[': end = ']'; break;
+      case '{':
+        end = '}';
+        break;
+      case '(':
+        end = ')';
+        break;
+      case '<':
+        end = '>';
+        break;
+      case '[':
+        end = ']';
+        break;
       default:
         // Any non-word character; on a byte string every byte >= 0x80 is one too.
         if (IsAsciiWord(d)) return Invalid("missing regexp delimiters");
@@ -2096,7 +2166,7 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   bool matches_empty = false;
   std::string exact_error;
   if (!t->superset) {
-    bool compile = t->large_repeat || t->expression.size() >= kCompileCheckLength;
+    bool compile = t->large_repeat;
     exact_error = CheckHyperscan(t->expression, base, compile, matches_empty);
     if (exact_error.empty()) {
       out.expression = t->expression;
@@ -2107,7 +2177,7 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   // A prefilter is only useful if its hits can be confirmed.
   absl::StatusOr<Translation> pcre = Translate(re, Pcre2EmitOptions());
   if (!pcre.ok()) return pcre.status();
-  absl::StatusOr<CodePtr> code = CompilePcre2(pcre->expression, pcre->mode);
+  absl::StatusOr<CodePtr> code = CompilePcre2(pcre->expression, pcre->mode, pcre->no_auto_possess);
   if (!code.ok()) return code.status();
 
   // Prefilter mode: Hyperscan approximates what it cannot run (lookaround, back-references,
@@ -2116,7 +2186,7 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   t = Translate(re, options);
   if (!t.ok()) return t.status();
   unsigned prefilter = base | HS_FLAG_PREFILTER;
-  bool compile = t->large_repeat || t->expression.size() >= kCompileCheckLength;
+  bool compile = t->large_repeat;
   std::string error = CheckHyperscan(t->expression, prefilter, compile, matches_empty);
   bool embedded = error.find("Embedded") != std::string::npos;
   if (embedded) {
@@ -2156,10 +2226,11 @@ absl::StatusOr<std::unique_ptr<ConfirmRegex>> ConfirmRegex::Compile(const PerlRe
                                                                     uint32_t depth_limit) {
   absl::StatusOr<Translation> t = Translate(re, Pcre2EmitOptions());
   if (!t.ok()) return t.status();
-  absl::StatusOr<CodePtr> code = CompilePcre2(t->expression, t->mode);
+  absl::StatusOr<CodePtr> code = CompilePcre2(t->expression, t->mode, t->no_auto_possess);
   if (!code.ok()) return code.status();
-  // JIT where the platform has it; the interpreter otherwise (pcre2_match picks).
-  (void)pcre2_jit_compile(code->get(), PCRE2_JIT_COMPLETE);
+  // JIT where the platform has it and the pattern avoids a known JIT bug; the interpreter
+  // otherwise (pcre2_match picks).
+  if (!t->jit_unsafe) (void)pcre2_jit_compile(code->get(), PCRE2_JIT_COMPLETE);
   pcre2_match_context* context = pcre2_match_context_create(nullptr);
   if (context == nullptr) return absl::ResourceExhaustedError("pcre2_match_context_create failed");
   pcre2_set_match_limit(context, match_limit);
@@ -2169,3 +2240,12 @@ absl::StatusOr<std::unique_ptr<ConfirmRegex>> ConfirmRegex::Compile(const PerlRe
 }
 
 }  // namespace veto::rules
+
+namespace veto::rules::regex_internal {
+// For tests and tools: the PCRE2 expression ConfirmRegex::Compile would build.
+absl::StatusOr<std::string> Pcre2Expression(const PerlRegex& re) {
+  absl::StatusOr<Translation> t = Translate(re, Pcre2EmitOptions());
+  if (!t.ok()) return t.status();
+  return t->expression;
+}
+}  // namespace veto::rules::regex_internal

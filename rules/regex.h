@@ -66,8 +66,9 @@ class ConfirmRegex {
   virtual ~ConfirmRegex() = default;
 
   virtual bool Matches(std::string_view text) const = 0;
-  // Non-overlapping leftmost matches, restarting after each (an empty match advances by one
-  // byte), at most `max` (0 = no limit).
+  // Non-overlapping leftmost matches, restarting after each, at most `max` (0 = no limit). As
+  // in Perl's //g, after an empty match the next match may not be empty at the same place
+  // (it is searched from there, so a non-empty match at that offset still counts).
   virtual size_t CountMatches(std::string_view text, size_t max = 0) const = 0;
   // How many calls stopped on a match or depth limit (a pathological pattern or input).
   virtual size_t limit_hits() const = 0;

@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libhyperscan-dev libre2-dev libpcre2-dev libabsl-dev libtomlplusplus-dev
   libpsl-dev libutf8proc-dev libidn2-dev libarchive-dev zlib1g-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev tzdata
+  googletest libgtest-dev libgmock-dev libbenchmark-dev tzdata python3
 )
 
 missing=()

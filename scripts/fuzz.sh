@@ -21,4 +21,5 @@ run() {  # name seconds seed-dirs...
 
 run mime "$seconds" "$root/tests/data/email"
 run decoders "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/email"
+run rules "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/rules/default"
 echo "fuzz: no crash, leak or timeout"
