@@ -2240,12 +2240,3 @@ absl::StatusOr<std::unique_ptr<ConfirmRegex>> ConfirmRegex::Compile(const PerlRe
 }
 
 }  // namespace veto::rules
-
-namespace veto::rules::regex_internal {
-// For tests and tools: the PCRE2 expression ConfirmRegex::Compile would build.
-absl::StatusOr<std::string> Pcre2Expression(const PerlRegex& re) {
-  absl::StatusOr<Translation> t = Translate(re, Pcre2EmitOptions());
-  if (!t.ok()) return t.status();
-  return t->expression;
-}
-}  // namespace veto::rules::regex_internal

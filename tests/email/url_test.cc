@@ -1,6 +1,7 @@
 #include "email/url.h"
 
 #include <gtest/gtest.h>
+#include <libpsl.h>
 
 #include <string>
 #include <string_view>
@@ -269,6 +270,31 @@ TEST(ExtractUrisTest, UnbalancedParenthesisCutsTheUrl) {
   EXPECT_EQ(Urls("(see http://en.wikipedia.org/wiki/Foo_(bar))"),
             Strings{"http://en.wikipedia.org/wiki/Foo_(bar)"});
   EXPECT_EQ(Urls("(example.com/a)"), Strings{"http://example.com/a"});
+}
+
+// The scanner looks at 16 bytes at a time and at the last few one by one: every kind of
+// candidate must be found wherever it falls, in texts of every length around a block.
+TEST(ExtractUrisTest, FoundAtEveryOffset) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"http://a.example/x", "http://a.example/x"},
+      {"example.com", "http://example.com/"},
+      {"bad[.]example.com", "http://bad.example.com/"},
+      {"bad dot example dot com", "http://bad.example.com/"},
+      {"spam . example . com", "http://spam.example.com/"},
+      {"hxxp://b.example", "http://b.example/"},
+      {"http[:]//c.example", "http://c.example/"},
+      {"me@d.example.com", "mailto:me@d.example.com"},
+      {"www.e.com", "http://www.e.com/"}};
+  for (const auto& [candidate, url] : cases) {
+    for (size_t before = 0; before < 40; ++before) {
+      for (size_t after : {0, 1, 2, 17, 33}) {
+        std::string text = std::string(before, 'w').substr(0, before ? before - 1 : 0) +
+                           (before ? " " : "") + candidate + (after ? " " : "") +
+                           std::string(after ? after - 1 : 0, 'z');
+        EXPECT_EQ(Urls(text), Strings{url}) << "[" << text << "]";
+      }
+    }
+  }
 }
 
 TEST(ExtractUrisTest, OrderOfAppearance) {
@@ -549,6 +575,36 @@ TEST(RegisteredDomainTest, PublicSuffixList) {
   EXPECT_EQ(RegisteredDomain(""), "");
   // Repeated calls (served from the cache) agree.
   for (int i = 0; i < 3; ++i) EXPECT_EQ(RegisteredDomain("a.b.example.co.uk"), "example.co.uk");
+}
+
+// RegisteredDomain caches libpsl's answers per host and per parent, and walks up to the first
+// parent it knows: the answer must not depend on which hosts were asked before, whatever the
+// wildcard and exception rules around them ("*.kawasaki.jp", "!city.kawasaki.jp").
+TEST(RegisteredDomainTest, AgreesWithLibpslWhateverWasAskedBefore) {
+  std::vector<std::string> hosts;
+  for (std::string_view group :
+       {"kawasaki.jp x.kawasaki.jp a.x.kawasaki.jp city.kawasaki.jp a.city.kawasaki.jp",
+        "b.a.city.kawasaki.jp github.io y.github.io x.y.github.io blogspot.com",
+        "a.blogspot.com b.a.blogspot.com co.uk example.co.uk a.example.co.uk uk com",
+        "example.com www.example.com a.b.c.d.example.com ck www.ck foo.ck a.foo.ck",
+        "s3.amazonaws.com bucket.s3.amazonaws.com amazonaws.com x.amazonaws.com"}) {
+    while (!group.empty()) {
+      size_t space = group.find(' ');
+      hosts.emplace_back(group.substr(0, space));
+      group.remove_prefix(space == std::string_view::npos ? group.size() : space + 1);
+    }
+  }
+  auto expected = [](const std::string& host) {
+    const char* r = psl_registrable_domain(psl_builtin(), host.c_str());
+    return r != nullptr ? std::string(r) : host;
+  };
+  for (int order = 0; order < 2; ++order) {
+    std::vector<std::string> ask = hosts;
+    if (order == 1) ask.assign(hosts.rbegin(), hosts.rend());  // children before parents
+    for (int round = 0; round < 2; ++round) {
+      for (const std::string& host : ask) EXPECT_EQ(RegisteredDomain(host), expected(host)) << host;
+    }
+  }
 }
 
 TEST(HostConversionTest, BothWays) {
