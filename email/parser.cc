@@ -303,9 +303,20 @@ void AddUriTo(Message* m, absl::flat_hash_set<std::string_view>* seen, size_t ma
   m->uris.push_back(out);
 }
 
+std::string& ThreadBuffer(int which) {
+  thread_local std::string buffers[2];
+  std::string& b = buffers[which];
+  if (b.capacity() > (8u << 20)) std::string().swap(b);  // don't pin a huge message's memory
+  b.clear();
+  return b;
+}
+
 class Parser {
  public:
-  Parser(Message* m, const ParseOptions& o) : m_(m), o_(o) {}
+  Parser(Message* m, const ParseOptions& o) : m_(m), o_(o) {
+    m_->all_headers.reserve(48);
+    m_->parts.reserve(4);
+  }
 
   void Run(std::string_view raw);
 
@@ -339,7 +350,9 @@ class Parser {
     std::vector<HtmlLink> links;
   };
   std::vector<HtmlLinks> html_links_;
-  std::string scratch_;
+  // Working buffers are per thread, so their capacity survives from message to message
+  // instead of growing from nothing each time.
+  std::string& scratch_ = ThreadBuffer(0);
 };
 
 int Parser::NewPart(int parent) {
@@ -822,7 +835,7 @@ void SplitBodyElements(std::string_view body, std::vector<std::string_view>* out
 }
 
 void Parser::BuildBody() {
-  std::string text;
+  std::string& text = ThreadBuffer(1);
   const Header* subject = m_->LastHeader("Subject");
   if (subject != nullptr) text.append(subject->value);
   text.push_back('\n');
