@@ -63,9 +63,9 @@ enum class Action : uint8_t {
   kCount_,          // number of actions (not an action)
 };
 
-inline constexpr std::array<std::string_view, static_cast<size_t>(Action::kCount_)> kActionNames =
-    {"accept",  "tag",      "rewrite_subject", "quarantine", "redirect", "reject",
-     "tempfail", "discard", "deliver",         "hold",       "block",    "throttle_sender"};
+inline constexpr std::array<std::string_view, static_cast<size_t>(Action::kCount_)> kActionNames = {
+    "accept",   "tag",     "rewrite_subject", "quarantine", "redirect", "reject",
+    "tempfail", "discard", "deliver",         "hold",       "block",    "throttle_sender"};
 
 // Stable lower_snake_case name, as written in configuration, JSON and logs.
 constexpr std::string_view ActionName(Action a) {
@@ -101,19 +101,32 @@ constexpr Action PassAction(Channel channel) {
 // block.
 constexpr int ActionSeverity(Action a) {
   switch (a) {
-    case Action::kAccept: return 0;
-    case Action::kDeliver: return 0;
-    case Action::kTag: return 1;
-    case Action::kRewriteSubject: return 2;
-    case Action::kRedirect: return 3;
-    case Action::kHold: return 3;
-    case Action::kQuarantine: return 4;
-    case Action::kThrottleSender: return 4;
-    case Action::kDiscard: return 5;
-    case Action::kTempfail: return 6;
-    case Action::kBlock: return 7;
-    case Action::kReject: return 7;
-    case Action::kCount_: break;
+    case Action::kAccept:
+      return 0;
+    case Action::kDeliver:
+      return 0;
+    case Action::kTag:
+      return 1;
+    case Action::kRewriteSubject:
+      return 2;
+    case Action::kRedirect:
+      return 3;
+    case Action::kHold:
+      return 3;
+    case Action::kQuarantine:
+      return 4;
+    case Action::kThrottleSender:
+      return 4;
+    case Action::kDiscard:
+      return 5;
+    case Action::kTempfail:
+      return 6;
+    case Action::kBlock:
+      return 7;
+    case Action::kReject:
+      return 7;
+    case Action::kCount_:
+      break;
   }
   return 0;
 }
@@ -124,10 +137,14 @@ enum class Layer : uint8_t { kNone = 0, kOperator, kTenant, kSubscriber };
 
 constexpr std::string_view LayerName(Layer l) {
   switch (l) {
-    case Layer::kNone: return "none";
-    case Layer::kOperator: return "operator";
-    case Layer::kTenant: return "tenant";
-    case Layer::kSubscriber: return "subscriber";
+    case Layer::kNone:
+      return "none";
+    case Layer::kOperator:
+      return "operator";
+    case Layer::kTenant:
+      return "tenant";
+    case Layer::kSubscriber:
+      return "subscriber";
   }
   return "unknown";
 }
@@ -147,15 +164,24 @@ enum class RuleKind : uint8_t {
 
 constexpr std::string_view RuleKindName(RuleKind k) {
   switch (k) {
-    case RuleKind::kSpamtrap: return "spamtrap";
-    case RuleKind::kDenyList: return "deny_list";
-    case RuleKind::kAllowList: return "allow_list";
-    case RuleKind::kKeyword: return "keyword";
-    case RuleKind::kRegex: return "regex";
-    case RuleKind::kQuietHours: return "quiet_hours";
-    case RuleKind::kThreshold: return "threshold";
-    case RuleKind::kDefault: return "default";
-    case RuleKind::kFailMode: return "fail_mode";
+    case RuleKind::kSpamtrap:
+      return "spamtrap";
+    case RuleKind::kDenyList:
+      return "deny_list";
+    case RuleKind::kAllowList:
+      return "allow_list";
+    case RuleKind::kKeyword:
+      return "keyword";
+    case RuleKind::kRegex:
+      return "regex";
+    case RuleKind::kQuietHours:
+      return "quiet_hours";
+    case RuleKind::kThreshold:
+      return "threshold";
+    case RuleKind::kDefault:
+      return "default";
+    case RuleKind::kFailMode:
+      return "fail_mode";
   }
   return "unknown";
 }
@@ -199,27 +225,27 @@ struct HeaderEdit {
 
 // What happens for one recipient, and why.
 struct RecipientDecision {
-  std::string recipient;        // normalised: lower-case mailbox or E.164 MSISDN
-  std::string_view tenant;      // tenant name; empty if the recipient has none
-  bool subscriber = false;      // a subscriber record was found
+  std::string recipient;            // normalised: lower-case mailbox or E.164 MSISDN
+  std::string_view tenant;          // tenant name; empty if the recipient has none
+  bool subscriber = false;          // a subscriber record was found
   bool subscriber_enabled = false;  // ... and its rules are switched on
   bool content_inspected = false;   // consent given (or not required): content rules ran
 
   Action action = Action::kAccept;
-  bool report = false;              // side effect: report the message (X.1247 / GSMA 7726)
-  PolicyHit decided_by;             // the rule or list entry that chose `action`
+  bool report = false;   // side effect: report the message (X.1247 / GSMA 7726)
+  PolicyHit decided_by;  // the rule or list entry that chose `action`
 
-  double score = 0;                 // the score compared with `thresholds`
-  std::span<const Threshold> thresholds;  // the table in force, highest `min` first
+  double score = 0;                         // the score compared with `thresholds`
+  std::span<const Threshold> thresholds;    // the table in force, highest `min` first
   Action default_action = Action::kAccept;  // below every threshold
-  std::vector<PolicyHit> hits;      // every policy rule that matched, in evaluation order
+  std::vector<PolicyHit> hits;              // every policy rule that matched, in evaluation order
 
   // Parameters of `action`; empty when the action does not use them.
-  SmtpReply reply;                  // reject, tempfail
+  SmtpReply reply;                      // reject, tempfail
   std::vector<HeaderEdit> add_headers;  // tag, rewrite_subject, quarantine, redirect (email)
-  std::string_view prefix;          // rewrite_subject: Subject prefix; SMS tag: text prefix
-  std::string_view redirect_to;     // redirect: the spam mailbox
-  std::string note;                 // why something was skipped or failed, if anything
+  std::string_view prefix;              // rewrite_subject: Subject prefix; SMS tag: text prefix
+  std::string_view redirect_to;         // redirect: the spam mailbox
+  std::string note;                     // why something was skipped or failed, if anything
 };
 
 struct Decision {

@@ -34,8 +34,10 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "core/message.h"
+#include "re2/filtered_re2.h"
 #include "re2/re2.h"
 #include "re2/set.h"
 
@@ -64,6 +66,12 @@ absl::StatusOr<std::unique_ptr<const RE2>> CompileRegex(std::string_view pattern
 // `not valid UTF-8 (got "...")`.
 absl::StatusOr<std::string> FoldPhrase(std::string_view phrase);
 
+// The first position of `needle` in `haystack`, or std::string_view::npos: an exact byte
+// search like string_view::find, but it tests the needle's first and last byte at 16
+// positions at once (SSE2) and compares the rest only there, which matters for the short,
+// common-letter phrases keyword rules are made of.
+size_t FindBytes(std::string_view haystack, std::string_view needle);
+
 // True if `needle` (lower-case ASCII bytes, other bytes exact) occurs in `haystack` ignoring
 // ASCII case.
 bool ContainsIgnoringAsciiCase(std::string_view haystack, std::string_view needle);
@@ -76,11 +84,43 @@ class MessageText {
   std::string_view Get(TextField f) const;
   // The folded text keyword phrases compare with, or empty if the message has none.
   std::string_view folded() const { return m_.normalized_body; }
+  // Get(f) with ASCII letters lower-cased (computed once), and whether it is pure ASCII.
+  std::string_view LowerAscii(TextField f, bool* ascii) const;
 
  private:
   const Message& m_;
   mutable bool subject_done_ = false;
   mutable std::string_view subject_;
+  mutable bool lower_done_[3] = {false, false, false};
+  mutable bool lower_ascii_[3] = {true, true, true};
+  mutable std::string lower_[3];
+};
+
+// Narrows a list of regexes searched in the same text to those that can match, with RE2's
+// FilteredRE2: each regex needs some literal "atoms" ("bit.ly", "tinyurl.com"), and a regex
+// none of whose atom sets occurs in the text cannot match, so it is not run. Texts with
+// non-ASCII bytes skip the filter (every regex is a candidate), so the filter never changes a
+// result, it only saves time.
+class RegexPrefilter {
+ public:
+  RegexPrefilter() = default;
+  RegexPrefilter(RegexPrefilter&&) = default;
+  RegexPrefilter& operator=(RegexPrefilter&&) = default;
+
+  // Adds the next regex (ids count from 0 in Add order). Returns false if RE2 refuses it
+  // (patterns should have passed CompileRegex first).
+  bool Add(std::string_view pattern, const RegexLimits& limits);
+  // Call once after the last Add.
+  void Compile();
+  // Sets (*candidates)[i] for every regex i that may match `text` (of the given field).
+  using CandidateSet = absl::InlinedVector<char, 16>;
+  void Candidates(const MessageText& text, TextField field, CandidateSet* candidates) const;
+  int size() const { return count_; }
+
+ private:
+  std::unique_ptr<re2::FilteredRE2> filter_;
+  std::vector<std::string> atoms_;
+  int count_ = 0;
 };
 
 // A list of folded phrases with a first-match search. Large lists (> 32 phrases) use an

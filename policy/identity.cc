@@ -6,15 +6,15 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/message.h"
+#include "core/strings.h"
 
 namespace veto::policy {
 namespace {
 
 absl::Status Invalid(std::string_view what, std::string_view raw) {
-  return absl::InvalidArgumentError(absl::StrFormat("%s (got \"%s\")", what, absl::CEscape(raw)));
+  return absl::InvalidArgumentError(Cat(what, " ", Got(raw)));
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -52,15 +52,12 @@ bool ToInternational(std::string_view s, std::string_view default_cc, std::strin
     return true;
   }
   if (s.starts_with("00")) {
-    out->assign("+");
-    out->append(s.substr(2));
+    *out = Cat('+', s.substr(2));
     return true;
   }
   if (default_cc.empty()) return false;
   if (s.starts_with('0')) s.remove_prefix(1);
-  out->assign("+");
-  out->append(default_cc);
-  out->append(s);
+  *out = Cat('+', default_cc, s);
   return true;
 }
 
@@ -69,9 +66,7 @@ bool ValidE164(std::string_view s) {
   return AllDigits(s.substr(1));
 }
 
-bool ValidLabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || IsDigit(c) || c == '-' || c == '_';
-}
+bool ValidLabelChar(char c) { return (c >= 'a' && c <= 'z') || IsDigit(c) || c == '-' || c == '_'; }
 
 bool ValidAsciiDomain(std::string_view d) {
   if (d.empty() || d.size() > 253) return false;
@@ -117,12 +112,55 @@ constexpr std::array<std::string_view, kIdentityKindCount> kListNames = {
 
 }  // namespace
 
+std::string EscapeForError(std::string_view v) {
+  constexpr size_t kMax = 80;
+  std::string out;
+  const std::string_view s = v.substr(0, kMax);
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Copy a well-formed UTF-8 sequence; escape anything else byte by byte.
+      const size_t need = c >= 0xf0 && c <= 0xf4  ? 3
+                          : c >= 0xe0             ? 2
+                          : c >= 0xc2 && c < 0xe0 ? 1
+                                                  : 0;
+      bool ok = need > 0 && i + need < s.size();
+      for (size_t k = 1; ok && k <= need; ++k) {
+        ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+      }
+      if (ok) {
+        out.append(s.substr(i, need + 1));
+        i += need;
+      } else {
+        out += absl::StrFormat("\\x%02x", c);
+      }
+    } else if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(s[i]);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += absl::StrFormat("\\x%02x", c);
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  if (v.size() > kMax) out += "...";
+  return out;
+}
+
+std::string Got(std::string_view v) { return Cat("(got \"", EscapeForError(v), "\")"); }
+
 // --------------------------------------------------------------------------------------------
 
 absl::StatusOr<std::string> NormalizeMsisdn(std::string_view raw,
                                             std::string_view default_country_code) {
   std::string out;
-  const std::string stripped = StripSeparators(absl::StripAsciiWhitespace(raw));
+  const std::string stripped = StripSeparators(StripWhitespace(raw));
   if (!AllDigits(default_country_code) && !default_country_code.empty()) {
     return Invalid("not a country code", default_country_code);
   }
@@ -133,8 +171,8 @@ absl::StatusOr<std::string> NormalizeMsisdn(std::string_view raw,
 }
 
 absl::StatusOr<std::string> NormalizeMsisdnPattern(std::string_view raw) {
-  std::string s = StripSeparators(absl::StripAsciiWhitespace(raw));
-  if (s.starts_with("00")) s = "+" + s.substr(2);
+  std::string s = StripSeparators(StripWhitespace(raw));
+  if (s.starts_with("00")) s = Cat('+', std::string_view(s).substr(2));
   bool prefix = false;
   if (s.ends_with('*')) {
     prefix = true;
@@ -161,13 +199,13 @@ bool MsisdnPatternMatches(std::string_view pattern, std::string_view msisdn) {
 }
 
 absl::StatusOr<std::string> NormalizeShortCode(std::string_view raw) {
-  std::string_view s = absl::StripAsciiWhitespace(raw);
+  std::string_view s = StripWhitespace(raw);
   if (s.size() < 3 || s.size() > 8 || !AllDigits(s)) return Invalid("not a short code", raw);
   return std::string(s);
 }
 
 absl::StatusOr<std::string> NormalizeSenderId(std::string_view raw, bool allow_prefix) {
-  std::string_view s = absl::StripAsciiWhitespace(raw);
+  std::string_view s = StripWhitespace(raw);
   bool prefix = false;
   if (allow_prefix && s.ends_with('*')) {
     prefix = true;
@@ -180,13 +218,13 @@ absl::StatusOr<std::string> NormalizeSenderId(std::string_view raw, bool allow_p
     if (absl::ascii_isalpha(static_cast<unsigned char>(c))) letter = true;
   }
   if (!ok || !letter) return Invalid("not an alphanumeric sender ID", raw);
-  std::string out = absl::AsciiStrToLower(s);
+  std::string out = AsciiLower(s);
   if (prefix) out.push_back('*');
   return out;
 }
 
 SmsSenderKind ClassifySmsSender(std::string_view raw, std::string* out) {
-  std::string_view s = absl::StripAsciiWhitespace(raw);
+  std::string_view s = StripWhitespace(raw);
   out->clear();
   if (s.empty()) return SmsSenderKind::kInvalid;
   if (s[0] == '+' && ValidE164(s)) {  // the common, already normalised case: no copy work
@@ -199,8 +237,7 @@ SmsSenderKind ClassifySmsSender(std::string_view raw, std::string* out) {
       return SmsSenderKind::kShortCode;
     }
     // International number without its '+' (some feeds drop it) or with a 00 prefix.
-    out->assign("+");
-    out->append(s.starts_with("00") ? s.substr(2) : s);
+    *out = Cat('+', s.starts_with("00") ? s.substr(2) : s);
     if (ValidE164(*out)) return SmsSenderKind::kMsisdn;
     out->clear();
     return SmsSenderKind::kInvalid;
@@ -228,7 +265,7 @@ SmsSenderKind ClassifySmsSender(std::string_view raw, std::string* out) {
 // --------------------------------------------------------------------------------------------
 
 absl::StatusOr<std::string> NormalizeDomain(std::string_view raw) {
-  std::string_view s = absl::StripAsciiWhitespace(raw);
+  std::string_view s = StripWhitespace(raw);
   if (s.ends_with('.')) s.remove_suffix(1);
   std::string out;
   if (HasNonAscii(s)) {
@@ -242,10 +279,12 @@ absl::StatusOr<std::string> NormalizeDomain(std::string_view raw) {
 }
 
 absl::StatusOr<std::string> NormalizeAddress(std::string_view raw) {
-  std::string_view s = absl::StripAsciiWhitespace(raw);
+  std::string_view s = StripWhitespace(raw);
   if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
   const size_t at = s.rfind('@');
-  if (at == std::string_view::npos || at == 0 || at > 64) return Invalid("not an email address", raw);
+  if (at == std::string_view::npos || at == 0 || at > 64 || s.size() > 254) {
+    return Invalid("not an email address", raw);
+  }
   std::string_view local = s.substr(0, at);
   for (char c : local) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == '<' || c == '>' || c == 0x7f) {
@@ -262,10 +301,10 @@ absl::StatusOr<std::string> NormalizeAddress(std::string_view raw) {
 }
 
 absl::StatusOr<std::string> NormalizeHelo(std::string_view raw) {
-  std::string_view s = absl::StripAsciiWhitespace(raw);
+  std::string_view s = StripWhitespace(raw);
   if (s.starts_with('[')) {
     if (!s.ends_with(']') || !ParseIp(s).has_value()) return Invalid("not a HELO name", raw);
-    return absl::AsciiStrToLower(s);
+    return AsciiLower(s);
   }
   absl::StatusOr<std::string> d = NormalizeDomain(s);
   if (!d.ok()) return Invalid("not a HELO name", raw);
@@ -283,9 +322,10 @@ std::string_view ExtractAddress(std::string_view v) {
   const size_t close = v.rfind('>');
   if (close != std::string_view::npos) {
     const size_t open = v.rfind('<', close);
-    if (open != std::string_view::npos) return absl::StripAsciiWhitespace(v.substr(open + 1, close - open - 1));
+    if (open != std::string_view::npos)
+      return StripWhitespace(v.substr(open + 1, close - open - 1));
   }
-  return absl::StripAsciiWhitespace(v);
+  return StripWhitespace(v);
 }
 
 std::string_view AddressDomain(std::string_view address) {
@@ -296,9 +336,9 @@ std::string_view AddressDomain(std::string_view address) {
 // --------------------------------------------------------------------------------------------
 
 std::optional<IpAddress> ParseIp(std::string_view raw) {
-  std::string_view s = absl::StripAsciiWhitespace(raw);
+  std::string_view s = StripWhitespace(raw);
   if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
-  if (s.size() > 5 && absl::EqualsIgnoreCase(s.substr(0, 5), "ipv6:")) s.remove_prefix(5);
+  if (s.size() > 5 && EqualsIgnoreCase(s.substr(0, 5), "ipv6:")) s.remove_prefix(5);
   char buf[INET6_ADDRSTRLEN + 1];
   if (s.empty() || s.size() >= sizeof buf) return std::nullopt;
   std::memcpy(buf, s.data(), s.size());
@@ -342,12 +382,12 @@ std::string Cidr::ToString() const {
     inet_ntop(AF_INET6, base.bytes.data(), buf, sizeof buf);
   }
   std::string out = buf;
-  if (prefix_len < (base.is_v4 ? 32 : 128)) absl::StrAppend(&out, "/", prefix_len);
+  if (prefix_len < (base.is_v4 ? 32 : 128)) out += Cat("/", prefix_len);
   return out;
 }
 
 absl::StatusOr<Cidr> ParseCidr(std::string_view raw) {
-  std::string_view s = absl::StripAsciiWhitespace(raw);
+  std::string_view s = StripWhitespace(raw);
   const size_t slash = s.find('/');
   std::optional<IpAddress> ip = ParseIp(s.substr(0, slash));
   if (!ip.has_value()) return Invalid("not an IP address or CIDR block", raw);
@@ -367,9 +407,9 @@ absl::StatusOr<Cidr> ParseCidr(std::string_view raw) {
   if (masked.bytes != c.base.bytes) {
     Cidr fixed = c;
     fixed.base = masked;
-    return absl::InvalidArgumentError(
-        absl::StrFormat("CIDR block has host bits set (got \"%s\", expected \"%s\")",
-                        absl::CEscape(raw), fixed.ToString()));
+    return absl::InvalidArgumentError(Cat("CIDR block has host bits set (got \"",
+                                          EscapeForError(raw), "\", expected \"", fixed.ToString(),
+                                          "\")"));
   }
   return c;
 }
@@ -383,12 +423,18 @@ std::string_view IdentityKindListName(IdentityKind kind) {
 
 absl::StatusOr<std::string> NormalizeIdentity(IdentityKind kind, std::string_view raw) {
   switch (kind) {
-    case IdentityKind::kAddress: return NormalizeAddress(raw);
-    case IdentityKind::kDomain: return NormalizeDomain(raw);
-    case IdentityKind::kHelo: return NormalizeHelo(raw);
-    case IdentityKind::kMsisdn: return NormalizeMsisdnPattern(raw);
-    case IdentityKind::kShortCode: return NormalizeShortCode(raw);
-    case IdentityKind::kSenderId: return NormalizeSenderId(raw, /*allow_prefix=*/true);
+    case IdentityKind::kAddress:
+      return NormalizeAddress(raw);
+    case IdentityKind::kDomain:
+      return NormalizeDomain(raw);
+    case IdentityKind::kHelo:
+      return NormalizeHelo(raw);
+    case IdentityKind::kMsisdn:
+      return NormalizeMsisdnPattern(raw);
+    case IdentityKind::kShortCode:
+      return NormalizeShortCode(raw);
+    case IdentityKind::kSenderId:
+      return NormalizeSenderId(raw, /*allow_prefix=*/true);
     case IdentityKind::kIp: {
       absl::StatusOr<Cidr> c = ParseCidr(raw);
       if (!c.ok()) return c.status();
@@ -400,12 +446,12 @@ absl::StatusOr<std::string> NormalizeIdentity(IdentityKind kind, std::string_vie
 
 absl::StatusOr<IdentityEntry> ParseIdentityEntry(std::string_view raw) {
   static constexpr std::pair<std::string_view, IdentityKind> kPrefixes[] = {
-      {"addr:", IdentityKind::kAddress},  {"domain:", IdentityKind::kDomain},
-      {"ip:", IdentityKind::kIp},         {"helo:", IdentityKind::kHelo},
-      {"msisdn:", IdentityKind::kMsisdn}, {"short:", IdentityKind::kShortCode},
+      {"addr:", IdentityKind::kAddress},   {"domain:", IdentityKind::kDomain},
+      {"ip:", IdentityKind::kIp},          {"helo:", IdentityKind::kHelo},
+      {"msisdn:", IdentityKind::kMsisdn},  {"short:", IdentityKind::kShortCode},
       {"alpha:", IdentityKind::kSenderId},
   };
-  std::string_view s = absl::StripAsciiWhitespace(raw);
+  std::string_view s = StripWhitespace(raw);
   IdentityEntry e;
   bool typed = false;
   for (const auto& [prefix, kind] : kPrefixes) {
@@ -422,7 +468,8 @@ absl::StatusOr<IdentityEntry> ParseIdentityEntry(std::string_view raw) {
     } else if (s.find('@') != std::string_view::npos) {
       e.kind = IdentityKind::kAddress;
     } else if (AllDigits(s)) {
-      if (s.size() > 8) return Invalid("not a list entry: a phone number needs a leading \"+\"", raw);
+      if (s.size() > 8)
+        return Invalid("not a list entry: a phone number needs a leading \"+\"", raw);
       e.kind = IdentityKind::kShortCode;
     } else if (ParseCidr(s).ok()) {
       e.kind = IdentityKind::kIp;

@@ -81,6 +81,12 @@ absl::StatusOr<std::string> NormalizeAddress(std::string_view raw);
 // "[IPv6:2001:db8::1]" (lower-cased, kept as written). Errors: `not a HELO name (got "...")`.
 absl::StatusOr<std::string> NormalizeHelo(std::string_view raw);
 
+// The "(got \"...\")" suffix of error messages: `v` C-escaped (control characters, quotes,
+// backslashes, non-UTF-8 bytes as \xNN) and cut at 80 bytes with "...".
+std::string Got(std::string_view v);
+// Just the escaped, cut text (without quotes).
+std::string EscapeForError(std::string_view v);
+
 // Lower-cases ASCII letters of `s` in place and returns it.
 std::string& AsciiLowerInPlace(std::string& s);
 

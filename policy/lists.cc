@@ -1,9 +1,10 @@
 #include "policy/lists.h"
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
+#include "core/strings.h"
 
 namespace veto::policy {
 namespace {
@@ -54,7 +55,7 @@ void Sender::FromMessage(const Message& m, std::string_view default_country_code
     out->from_header_domain = AddressDomain(out->from_header);
   }
   out->ip = ParseIp(m.envelope.client_ip);
-  out->helo.assign(absl::StripAsciiWhitespace(m.envelope.helo));
+  out->helo.assign(StripWhitespace(m.envelope.helo));
   AsciiLowerInPlace(out->helo);
   if (out->helo.ends_with('.')) out->helo.pop_back();
 }
@@ -94,9 +95,12 @@ std::string_view IdentityList::Keep(std::string s) {
 void IdentityList::Build(const IdentityListSpec& spec, std::string_view path,
                          std::vector<SpecProblem>* problems) {
   const std::pair<IdentityKind, const std::vector<std::string>*> lists[] = {
-      {IdentityKind::kAddress, &spec.addresses}, {IdentityKind::kDomain, &spec.domains},
-      {IdentityKind::kIp, &spec.ips},            {IdentityKind::kHelo, &spec.helos},
-      {IdentityKind::kMsisdn, &spec.msisdns},    {IdentityKind::kShortCode, &spec.short_codes},
+      {IdentityKind::kAddress, &spec.addresses},
+      {IdentityKind::kDomain, &spec.domains},
+      {IdentityKind::kIp, &spec.ips},
+      {IdentityKind::kHelo, &spec.helos},
+      {IdentityKind::kMsisdn, &spec.msisdns},
+      {IdentityKind::kShortCode, &spec.short_codes},
       {IdentityKind::kSenderId, &spec.sender_ids},
   };
   for (const auto& [kind, entries] : lists) {
@@ -105,27 +109,39 @@ void IdentityList::Build(const IdentityListSpec& spec, std::string_view path,
       if (kind == IdentityKind::kIp) {
         absl::StatusOr<Cidr> c = ParseCidr(raw);
         if (!c.ok()) {
-          problems->push_back({absl::StrCat(path, ".ips[", i, "]"), std::string(c.status().message())});
+          problems->push_back({Cat(path, ".ips[", i, "]"), std::string(c.status().message())});
           continue;
         }
         const bool v4 = c->base.is_v4;
         const int bits = v4 ? 96 + c->prefix_len : c->prefix_len;
-        (v4 ? ip_lengths_v4_ : ip_lengths_v6_).set(static_cast<size_t>(bits));
+        std::vector<uint8_t>& lengths = v4 ? ip_lengths_v4_ : ip_lengths_v6_;
+        if (std::find(lengths.begin(), lengths.end(), bits) == lengths.end()) {
+          lengths.push_back(static_cast<uint8_t>(bits));
+          std::sort(lengths.begin(), lengths.end(), std::greater<>());
+        }
         cidrs_.emplace(KeyOf(c->base, bits), Keep(c->ToString()));
         continue;
       }
       absl::StatusOr<std::string> n = NormalizeIdentity(kind, raw);
       if (!n.ok()) {
-        problems->push_back({absl::StrCat(path, ".", IdentityKindListName(kind), "[", i, "]"),
+        problems->push_back({Cat(path, ".", IdentityKindListName(kind), "[", i, "]"),
                              std::string(n.status().message())});
         continue;
       }
       std::string_view v = Keep(*std::move(n));
       switch (kind) {
-        case IdentityKind::kAddress: addresses_.insert(v); break;
-        case IdentityKind::kDomain: domains_.insert(v); break;
-        case IdentityKind::kHelo: helos_.insert(v); break;
-        case IdentityKind::kShortCode: short_codes_.insert(v); break;
+        case IdentityKind::kAddress:
+          addresses_.insert(v);
+          break;
+        case IdentityKind::kDomain:
+          domains_.insert(v);
+          break;
+        case IdentityKind::kHelo:
+          helos_.insert(v);
+          break;
+        case IdentityKind::kShortCode:
+          short_codes_.insert(v);
+          break;
         case IdentityKind::kMsisdn:
           if (v.find('?') != std::string_view::npos) {
             msisdn_wildcards_.push_back(v);
@@ -142,7 +158,8 @@ void IdentityList::Build(const IdentityListSpec& spec, std::string_view path,
             sender_ids_.insert(v);
           }
           break;
-        case IdentityKind::kIp: break;
+        case IdentityKind::kIp:
+          break;
       }
     }
   }
@@ -167,10 +184,8 @@ std::optional<ListHit> IdentityList::MatchDomain(std::string_view domain) const 
 }
 
 std::optional<ListHit> IdentityList::MatchIp(const IpAddress& ip) const {
-  const std::bitset<129>& lengths = ip.is_v4 ? ip_lengths_v4_ : ip_lengths_v6_;
-  if (lengths.none()) return std::nullopt;
-  for (int bits = 128; bits >= 0; --bits) {  // most specific block first
-    if (!lengths.test(static_cast<size_t>(bits))) continue;
+  const std::vector<uint8_t>& lengths = ip.is_v4 ? ip_lengths_v4_ : ip_lengths_v6_;
+  for (uint8_t bits : lengths) {  // most specific block first
     auto it = cidrs_.find(KeyOf(ip, bits));
     if (it != cidrs_.end()) return ListHit{IdentityKind::kIp, it->second};
   }
@@ -178,8 +193,10 @@ std::optional<ListHit> IdentityList::MatchIp(const IpAddress& ip) const {
 }
 
 std::optional<ListHit> IdentityList::MatchMsisdn(std::string_view msisdn) const {
-  if (auto it = msisdns_.find(msisdn); it != msisdns_.end()) {
-    return ListHit{IdentityKind::kMsisdn, *it};
+  if (!msisdns_.empty()) {
+    if (auto it = msisdns_.find(msisdn); it != msisdns_.end()) {
+      return ListHit{IdentityKind::kMsisdn, *it};
+    }
   }
   if (auto p = msisdn_prefixes_.Match(msisdn)) return ListHit{IdentityKind::kMsisdn, *p};
   for (std::string_view w : msisdn_wildcards_) {
@@ -199,26 +216,32 @@ std::optional<ListHit> IdentityList::MatchSender(const Sender& s) const {
       if (auto h = MatchIp(*s.ip)) return h;
     }
     if (!s.helo.empty() && !helos_.empty()) {
-      if (auto it = helos_.find(s.helo); it != helos_.end()) return ListHit{IdentityKind::kHelo, *it};
+      if (auto it = helos_.find(s.helo); it != helos_.end())
+        return ListHit{IdentityKind::kHelo, *it};
     }
     return std::nullopt;
   }
   switch (s.sms_kind) {
-    case SmsSenderKind::kMsisdn: return MatchMsisdn(s.sms_sender);
+    case SmsSenderKind::kMsisdn:
+      return MatchMsisdn(s.sms_sender);
     case SmsSenderKind::kShortCode:
+      if (short_codes_.empty()) return std::nullopt;
       if (auto it = short_codes_.find(s.sms_sender); it != short_codes_.end()) {
         return ListHit{IdentityKind::kShortCode, *it};
       }
       return std::nullopt;
     case SmsSenderKind::kAlphanumeric:
-      if (auto it = sender_ids_.find(s.sms_sender); it != sender_ids_.end()) {
-        return ListHit{IdentityKind::kSenderId, *it};
+      if (!sender_ids_.empty()) {
+        if (auto it = sender_ids_.find(s.sms_sender); it != sender_ids_.end()) {
+          return ListHit{IdentityKind::kSenderId, *it};
+        }
       }
       if (auto p = sender_id_prefixes_.Match(s.sms_sender)) {
         return ListHit{IdentityKind::kSenderId, *p};
       }
       return std::nullopt;
-    case SmsSenderKind::kInvalid: return std::nullopt;
+    case SmsSenderKind::kInvalid:
+      return std::nullopt;
   }
   return std::nullopt;
 }

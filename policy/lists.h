@@ -20,7 +20,6 @@
 #ifndef VETO_POLICY_LISTS_H_
 #define VETO_POLICY_LISTS_H_
 
-#include <bitset>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -30,11 +29,29 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 #include "core/message.h"
 #include "policy/identity.h"
 #include "policy/spec.h"
 
 namespace veto::policy {
+
+// Transparent hash/equality for std::string / std::string_view keys (Debian's Abseil has its
+// own absl::string_view, so its default string hasher does not take std::string_view).
+struct StringViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    return absl::Hash<absl::string_view>()(absl::string_view(s.data(), s.size()));
+  }
+};
+struct StringViewEq {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+};
+template <typename V>
+using StringViewMap = absl::flat_hash_map<std::string, V, StringViewHash, StringViewEq>;
+using StringViewSet = absl::flat_hash_set<std::string_view, StringViewHash, StringViewEq>;
 
 // The sender identities of one message, normalised once per Decide.
 struct Sender {
@@ -44,11 +61,11 @@ struct Sender {
   std::string_view mail_from_domain;  // into mail_from
   std::string from_header;            // header From addr-spec, lower-case; empty if none
   std::string_view from_header_domain;
-  std::optional<IpAddress> ip;        // client IP
-  std::string helo;                   // lower-case, without a trailing dot
+  std::optional<IpAddress> ip;  // client IP
+  std::string helo;             // lower-case, without a trailing dot
   // SMS.
   SmsSenderKind sms_kind = SmsSenderKind::kInvalid;
-  std::string sms_sender;             // E.164, short code, or lower-case sender ID
+  std::string sms_sender;  // E.164, short code, or lower-case sender ID
 
   // Fills `out` from the envelope / header From (email) or SmsFields::sender (SMS).
   // `default_country_code` normalises national SMS numbers.
@@ -87,7 +104,7 @@ class IdentityList {
   // Prefix patterns ("+1900*"): key = the prefix, value = the entry as written.
   struct PrefixSet {
     uint64_t lengths = 0;  // bit n: some prefix has n bytes
-    absl::flat_hash_map<std::string_view, std::string_view> by_prefix;
+    absl::flat_hash_map<std::string_view, std::string_view, StringViewHash, StringViewEq> by_prefix;
     void Add(std::string_view entry);
     std::optional<std::string_view> Match(std::string_view s) const;
   };
@@ -110,11 +127,12 @@ class IdentityList {
 
   std::deque<std::string> storage_;  // owns every entry; deque keeps views stable
   size_t size_ = 0;
-  absl::flat_hash_set<std::string_view> addresses_, domains_, helos_, short_codes_;
-  absl::flat_hash_set<std::string_view> msisdns_, sender_ids_;  // exact entries
+  StringViewSet addresses_, domains_, helos_, short_codes_;
+  StringViewSet msisdns_, sender_ids_;  // exact entries
   PrefixSet msisdn_prefixes_, sender_id_prefixes_;
-  std::vector<std::string_view> msisdn_wildcards_;              // entries with '?'
-  std::bitset<129> ip_lengths_v4_, ip_lengths_v6_;  // prefix lengths in the 128-bit form
+  std::vector<std::string_view> msisdn_wildcards_;  // entries with '?'
+  // Distinct prefix lengths (in the 128-bit form) present, longest first.
+  std::vector<uint8_t> ip_lengths_v4_, ip_lengths_v6_;
   absl::flat_hash_map<V6Key, std::string_view> cidrs_;
 };
 

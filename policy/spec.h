@@ -64,36 +64,36 @@ struct IdentityListSpec {
 // A keyword/phrase rule. Key: <layer>.keywords[i]. It either decides (`action`) or adds
 // `score` to the recipient's score; exactly one of the two must be set.
 struct KeywordRuleSpec {
-  std::string id;                       // .id: unique within the layer; shown in decisions
-  std::vector<std::string> phrases;     // .phrases[j]: case-insensitive substrings
-  TextField field = TextField::kText;   // .field
-  std::optional<ActionSpec> action;     // .action: per channel it must fit (see `channel`)
-  double score = 0;                     // .score
-  std::optional<Channel> channel;       // .channel: only messages of this channel; unset = both
+  std::string id;                      // .id: unique within the layer; shown in decisions
+  std::vector<std::string> phrases;    // .phrases[j]: case-insensitive substrings
+  TextField field = TextField::kText;  // .field
+  std::optional<ActionSpec> action;    // .action: per channel it must fit (see `channel`)
+  double score = 0;                    // .score
+  std::optional<Channel> channel;      // .channel: only messages of this channel; unset = both
 };
 
 // A regex rule (RE2 syntax; untrusted, compiled with RegexLimits). Key: <layer>.regexes[i].
 struct RegexRuleSpec {
-  std::string id;                       // .id
-  std::string pattern;                  // .pattern
-  TextField field = TextField::kText;   // .field
-  std::optional<ActionSpec> action;     // .action
-  double score = 0;                     // .score
-  std::optional<Channel> channel;       // .channel
+  std::string id;                      // .id
+  std::string pattern;                 // .pattern
+  TextField field = TextField::kText;  // .field
+  std::optional<ActionSpec> action;    // .action
+  double score = 0;                    // .score
+  std::optional<Channel> channel;      // .channel
 };
 
 // One row of a score → action table. Key: <...>.thresholds[i]. Rows are identified by their
 // action: a tenant row with the same action replaces the operator's row, a row with a new
 // action is added, and a row with no `min` removes the inherited row.
 struct ThresholdSpec {
-  Action action = Action::kAccept;   // .action
-  std::optional<double> min;         // .min: the row applies when score >= min
-  bool report = false;               // .report
+  Action action = Action::kAccept;  // .action
+  std::optional<double> min;        // .min: the row applies when score >= min
+  bool report = false;              // .report
 };
 
 // Score handling for one channel. Keys: operator.email / operator.sms / tenants.<t>.email ...
 struct ChannelSpec {
-  std::vector<ThresholdSpec> thresholds;   // operator: the table; tenant: overrides by action
+  std::vector<ThresholdSpec> thresholds;     // operator: the table; tenant: overrides by action
   std::optional<ActionSpec> default_action;  // below every row; default accept / deliver
 };
 
@@ -107,12 +107,12 @@ struct SmtpReplySpec {
 // How email actions are carried out. Every field is optional: a tenant's value overrides the
 // operator's, the operator's overrides the built-in default. Key: <...>.email_actions.
 struct EmailActionsSpec {
-  std::optional<std::string> flag_header;     // "X-Spam-Flag" (value "YES"); "" = none
-  std::optional<std::string> score_header;    // "X-Spam-Score" (value "7.50"); "" = none
-  std::optional<std::string> report_header;   // "X-Spam-Report" (the explanation); "" = none
-  std::optional<std::string> subject_prefix;  // "[SPAM] "
-  std::optional<std::string> redirect_to;     // spam mailbox; required if `redirect` is used
-  std::optional<SmtpReplySpec> reject_reply;  // 550 5.7.1 Message rejected as spam
+  std::optional<std::string> flag_header;       // "X-Spam-Flag" (value "YES"); "" = none
+  std::optional<std::string> score_header;      // "X-Spam-Score" (value "7.50"); "" = none
+  std::optional<std::string> report_header;     // "X-Spam-Report" (the explanation); "" = none
+  std::optional<std::string> subject_prefix;    // "[SPAM] "
+  std::optional<std::string> redirect_to;       // spam mailbox; required if `redirect` is used
+  std::optional<SmtpReplySpec> reject_reply;    // 550 5.7.1 Message rejected as spam
   std::optional<SmtpReplySpec> tempfail_reply;  // 451 4.7.1 Try again later
 };
 
@@ -123,17 +123,17 @@ struct SmsActionsSpec {
 
 // What every layer (operator, tenant) has. Keys relative to the layer.
 struct LayerSpec {
-  IdentityListSpec allow;              // .allow: senders let through (see policy.h for order)
-  IdentityListSpec deny;               // .deny: senders refused
-  ChannelActions deny_action;          // .deny_action: default reject / block (tenant: inherit)
+  IdentityListSpec allow;                 // .allow: senders let through (see policy.h for order)
+  IdentityListSpec deny;                  // .deny: senders refused
+  ChannelActions deny_action;             // .deny_action: default reject / block (tenant: inherit)
   std::vector<KeywordRuleSpec> keywords;  // .keywords
   std::vector<RegexRuleSpec> regexes;     // .regexes
 };
 
 // Consent (X.1247): without it only metadata rules run for a recipient.
 struct ConsentSpec {
-  bool email_required = false;  // .email_required: email content needs consent
-  bool sms_required = true;     // .sms_required: SMS content needs consent
+  bool email_required = false;   // .email_required: email content needs consent
+  bool sms_required = true;      // .sms_required: SMS content needs consent
   bool default_consent = false;  // .default: consent of recipients nobody said anything about
 };
 
@@ -174,35 +174,35 @@ struct TenantSpec : LayerSpec {
 
 // Quiet hours of one subscriber (X.1242 "time period"). Key: subscribers.<key>.quiet.
 struct QuietHoursSpec {
-  std::string window;                 // .window: "22:00-07:00" in the subscriber's zone
-  std::string days = "mon-sun";       // .days: days a window starts on
-  std::optional<ActionSpec> action;   // .action: default operator.quiet_action
-  bool allowlist_bypasses = true;     // .allowlist_bypasses: allow-listed senders get through
+  std::string window;                // .window: "22:00-07:00" in the subscriber's zone
+  std::string days = "mon-sun";      // .days: days a window starts on
+  std::optional<ActionSpec> action;  // .action: default operator.quiet_action
+  bool allowlist_bypasses = true;    // .allowlist_bypasses: allow-listed senders get through
 };
 
 // One subscriber (a mailbox or an MSISDN) with X.1242 user-specified rules. At operator scale
-// these come from files (subscriber_store.h); a few can also be given inline.
+// these come from files (subscriber_store.h); a few can be added with Builder::Add(spec).
 // Key: "subscribers.<key>".
 struct SubscriberSpec {
-  std::string key;               // "+15551230000" (SMS) or "user@example.com" (email)
-  std::string tenant;            // .tenant: tenant name; empty = by domain / number range
-  bool enabled = true;           // .enabled: the on/off switch of the subscriber's rules
-  std::optional<bool> consent;   // .consent: unset = the tenant's / operator's default
-  std::string time_zone;         // .time_zone: IANA name; empty = tenant's / operator's
-  IdentityListSpec allow;        // .allow: always delivered (except operator hard rules)
-  IdentityListSpec deny;         // .deny: block list
-  std::vector<std::string> keywords;  // .keywords[i]: phrases (content: needs consent)
-  std::vector<std::string> regexes;   // .regexes[i]: RE2 patterns (content: needs consent)
-  std::optional<ActionSpec> action;   // .action: for deny/keyword/regex hits; default
-                                      // operator.subscriber_action
+  std::string key;                      // "+15551230000" (SMS) or "user@example.com" (email)
+  std::string tenant;                   // .tenant: tenant name; empty = by domain / number range
+  bool enabled = true;                  // .enabled: the on/off switch of the subscriber's rules
+  std::optional<bool> consent;          // .consent: unset = the tenant's / operator's default
+  std::string time_zone;                // .time_zone: IANA name; empty = tenant's / operator's
+  IdentityListSpec allow;               // .allow: always delivered (except operator hard rules)
+  IdentityListSpec deny;                // .deny: block list
+  std::vector<std::string> keywords;    // .keywords[i]: phrases (content: needs consent)
+  std::vector<std::string> regexes;     // .regexes[i]: RE2 patterns (content: needs consent)
+  std::optional<ActionSpec> action;     // .action: for deny/keyword/regex hits; default
+                                        // operator.subscriber_action
   std::optional<QuietHoursSpec> quiet;  // .quiet
 };
 
 // The whole policy. Subscribers live in a SubscriberStore (subscriber_store.h), loaded from
 // files or built from SubscriberSpecs, handed to BuildPolicy next to this spec.
 struct PolicySpec {
-  OperatorSpec operator_layer;        // key "operator"
-  std::vector<TenantSpec> tenants;    // key "tenants.<name>"
+  OperatorSpec operator_layer;      // key "operator"
+  std::vector<TenantSpec> tenants;  // key "tenants.<name>"
 };
 
 // One problem found while validating a spec or a subscriber file:

@@ -4,13 +4,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
+#include "core/strings.h"
+#include "policy/identity.h"
 
 namespace veto::policy {
 namespace {
 
-constexpr std::array<std::string_view, 7> kDays = {"mon", "tue", "wed", "thu", "fri", "sat",
-                                                   "sun"};
+constexpr std::array<std::string_view, 7> kDays = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 
 int DayIndex(std::string_view s) {
   for (size_t i = 0; i < kDays.size(); ++i) {
@@ -22,20 +22,27 @@ int DayIndex(std::string_view s) {
 // Monday = 0 … Sunday = 6.
 int WeekdayIndex(absl::CivilDay d) {
   switch (absl::GetWeekday(d)) {
-    case absl::Weekday::monday: return 0;
-    case absl::Weekday::tuesday: return 1;
-    case absl::Weekday::wednesday: return 2;
-    case absl::Weekday::thursday: return 3;
-    case absl::Weekday::friday: return 4;
-    case absl::Weekday::saturday: return 5;
-    case absl::Weekday::sunday: return 6;
+    case absl::Weekday::monday:
+      return 0;
+    case absl::Weekday::tuesday:
+      return 1;
+    case absl::Weekday::wednesday:
+      return 2;
+    case absl::Weekday::thursday:
+      return 3;
+    case absl::Weekday::friday:
+      return 4;
+    case absl::Weekday::saturday:
+      return 5;
+    case absl::Weekday::sunday:
+      return 6;
   }
   return 0;
 }
 
 // "HH:MM" → minutes; -1 if malformed. `allow_24` admits "24:00".
 int ParseClock(std::string_view s, bool allow_24) {
-  s = absl::StripAsciiWhitespace(s);
+  s = StripWhitespace(s);
   if (s.size() != 5 || s[2] != ':') return -1;
   for (int i : {0, 1, 3, 4}) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(s[i]))) return -1;
@@ -64,19 +71,18 @@ bool DailyWindow::ContainsCivil(absl::CivilSecond t) const {
 }
 
 std::string DailyWindow::ToString() const {
-  return absl::StrFormat("%02d:%02d-%02d:%02d", from_minute / 60, from_minute % 60,
-                         to_minute / 60, to_minute % 60);
+  return absl::StrFormat("%02d:%02d-%02d:%02d", from_minute / 60, from_minute % 60, to_minute / 60,
+                         to_minute % 60);
 }
 
 absl::StatusOr<uint8_t> ParseDays(std::string_view days) {
   const auto bad = [&] {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "not a day list like \"mon-fri,sun\" (got \"%s\")", absl::CEscape(days)));
+    return absl::InvalidArgumentError(Cat("not a day list like \"mon-fri,sun\" ", Got(days)));
   };
   uint8_t mask = 0;
-  const std::string lower = absl::AsciiStrToLower(days);
-  for (std::string_view part : absl::StrSplit(lower, ',')) {
-    part = absl::StripAsciiWhitespace(part);
+  const std::string lower = AsciiLower(days);
+  for (std::string_view part : Split(lower, ',')) {
+    part = StripWhitespace(part);
     const size_t dash = part.find('-');
     if (dash == std::string_view::npos) {
       const int d = DayIndex(part);
@@ -84,8 +90,8 @@ absl::StatusOr<uint8_t> ParseDays(std::string_view days) {
       mask |= static_cast<uint8_t>(1 << d);
       continue;
     }
-    const int from = DayIndex(absl::StripAsciiWhitespace(part.substr(0, dash)));
-    const int to = DayIndex(absl::StripAsciiWhitespace(part.substr(dash + 1)));
+    const int from = DayIndex(StripWhitespace(part.substr(0, dash)));
+    const int to = DayIndex(StripWhitespace(part.substr(dash + 1)));
     if (from < 0 || to < 0) return bad();
     for (int d = from;; d = (d + 1) % 7) {
       mask |= static_cast<uint8_t>(1 << d);
@@ -101,12 +107,10 @@ absl::StatusOr<DailyWindow> ParseDailyWindow(std::string_view window, std::strin
   const int from = dash == std::string_view::npos ? -1 : ParseClock(window.substr(0, dash), false);
   const int to = dash == std::string_view::npos ? -1 : ParseClock(window.substr(dash + 1), true);
   if (from < 0 || to < 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "not a time window \"HH:MM-HH:MM\" (got \"%s\")", absl::CEscape(window)));
+    return absl::InvalidArgumentError(Cat("not a time window \"HH:MM-HH:MM\" ", Got(window)));
   }
   if (from == to) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("empty time window (got \"%s\")", absl::CEscape(window)));
+    return absl::InvalidArgumentError(Cat("empty time window ", Got(window)));
   }
   absl::StatusOr<uint8_t> mask = ParseDays(days);
   if (!mask.ok()) return mask.status();
@@ -119,11 +123,10 @@ absl::StatusOr<DailyWindow> ParseDailyWindow(std::string_view window, std::strin
 
 absl::StatusOr<absl::TimeZone> LoadZone(std::string_view name) {
   absl::TimeZone tz;
-  const std::string n(absl::StripAsciiWhitespace(name));
+  const std::string n(StripWhitespace(name));
   // LoadTimeZone maps unknown names to UTC and returns false; "UTC" itself loads fine.
   if (n.empty() || n.find("..") != std::string::npos || !absl::LoadTimeZone(n, &tz)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("unknown time zone (got \"%s\")", absl::CEscape(name)));
+    return absl::InvalidArgumentError(Cat("unknown time zone ", Got(name)));
   }
   return tz;
 }
