@@ -736,6 +736,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   };
   for (size_t i = 0; i < parsed.size(); ++i) visit(i);
 
+  rule_of_slot_.clear();  // points into the caller's RuleSet: compile time only
   report->compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return absl::OkStatus();
