@@ -118,6 +118,58 @@ void WriteCache(const std::string& path, const CachedDatabase& c) {
   if (!ok) std::remove(tmp.c_str());
 }
 
+// Translations (TranslateForHyperscan) are cached too: for large patterns they include a
+// trial Hyperscan compile, which otherwise dominates a warm start. One file per rule set,
+// one line per regex rule in load order: "ok<TAB>flags<TAB>prefilter<TAB>why<TAB>expression"
+// or "err<TAB>message", with backslash, tab and newline escaped.
+std::string EscapeField(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\n') out += "\\n";
+    else out.push_back(c);
+  }
+  return out;
+}
+
+std::string UnescapeField(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      char n = s[++i];
+      out.push_back(n == 't' ? '\t' : n == 'n' ? '\n' : n);
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::string EncodeTranslation(const absl::StatusOr<HyperscanPattern>& t) {
+  if (!t.ok()) return Cat("err\t", EscapeField(std::string(t.status().message())));
+  return Cat("ok\t", t->flags, "\t", t->prefilter ? 1 : 0, "\t", EscapeField(t->why_prefilter),
+             "\t", EscapeField(t->expression));
+}
+
+bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* out) {
+  std::vector<std::string_view> f = Split(line, '\t');
+  if (f.size() == 2 && f[0] == "err") {
+    *out = absl::InvalidArgumentError(UnescapeField(f[1]));
+    return true;
+  }
+  long long flags = 0, pre = 0;
+  if (f.size() != 5 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre))
+    return false;
+  HyperscanPattern hp;
+  hp.flags = static_cast<unsigned>(flags);
+  hp.prefilter = pre != 0;
+  hp.why_prefilter = UnescapeField(f[3]);
+  hp.expression = UnescapeField(f[4]);
+  *out = std::move(hp);
+  return true;
+}
+
 // One regex rule as compiled: which slot it sets, how a Hyperscan hit is finished.
 struct Pattern {
   int slot = -1;
@@ -595,6 +647,39 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   // Metas are parsed after all slots exist; remember them.
   std::vector<const Rule*> meta_rules;
 
+  // Cached translations for exactly this list of regexes (and this Hyperscan), if any.
+  std::vector<absl::StatusOr<HyperscanPattern>> cached_translations;
+  std::vector<std::string> new_translations;
+  std::string translations_path;
+  if (!cache_dir_.empty()) {
+    std::string key_input = Cat(hs_version(), "|", compile_budget_seconds_);
+    for (const Rule& r : set.rules) {
+      // Exactly the rules the loop below translates, in the same order.
+      if (r.scores[score_set] == 0 || r.type == RuleType::kMeta || r.type == RuleType::kEval ||
+          (r.type == RuleType::kHeader && r.header.exists))
+        continue;
+      key_input += Cat("\x01", r.regex.pattern, "\x02", r.regex.modifiers);
+    }
+    translations_path = Cat(cache_dir_, "/", CacheKey({key_input}, {0}, 0), ".translations");
+    if (FILE* f = std::fopen(translations_path.c_str(), "rb")) {
+      std::string data;
+      char buf[1 << 16];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+      std::fclose(f);
+      for (std::string_view line : Split(data, '\n')) {
+        if (line.empty()) continue;
+        absl::StatusOr<HyperscanPattern> t = absl::UnknownError("");
+        if (!DecodeTranslation(line, &t)) {
+          cached_translations.clear();  // damaged: translate afresh
+          break;
+        }
+        cached_translations.push_back(std::move(t));
+      }
+    }
+  }
+  size_t translation_index = 0;
+
   for (const Rule& r : set.rules) {
     int slot = slot_of[r.name];
     // Zero-score rules are not run at all (§1.8); metas see 0.
@@ -623,7 +708,12 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
       continue;
     }
     rule_of_slot_[slot] = &r;
-    absl::StatusOr<HyperscanPattern> translated = TranslateForHyperscan(r.regex);
+    absl::StatusOr<HyperscanPattern> translated =
+        translation_index < cached_translations.size()
+            ? cached_translations[translation_index]
+            : TranslateForHyperscan(r.regex);
+    ++translation_index;
+    if (!translations_path.empty()) new_translations.push_back(EncodeTranslation(translated));
     const HyperscanPattern* hp = translated.ok() ? &*translated : nullptr;
     if (!translated.ok()) {
       pcre_only_reason_ = Cat("Hyperscan cannot run it (", translated.status().message(),
@@ -678,6 +768,16 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
       }
       default:
         break;
+    }
+  }
+
+  if (!translations_path.empty() && cached_translations.size() != translation_index) {
+    std::string tmp = Cat(translations_path, ".tmp.", static_cast<long>(getpid()));
+    if (FILE* f = std::fopen(tmp.c_str(), "wb")) {
+      std::string data = Join(new_translations, "\n");
+      bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
+      ok = std::fclose(f) == 0 && ok;
+      if (!ok || std::rename(tmp.c_str(), translations_path.c_str()) != 0) std::remove(tmp.c_str());
     }
   }
 

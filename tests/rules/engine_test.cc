@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "email/parser.h"
@@ -253,6 +255,51 @@ TEST(EngineTest, ScratchIsReusableAcrossMessages) {
     ASSERT_EQ(hits2.size(), 1u);
     EXPECT_EQ(hits2[0].first, "B");
   }
+}
+
+}  // namespace
+}  // namespace veto::rules
+
+namespace veto::rules {
+namespace {
+
+TEST(EngineCacheTest, WarmLoadGivesSameDatabasesAndHits) {
+  std::string dir = ::testing::TempDir() + "/veto-engine-cache-test";
+  std::filesystem::remove_all(dir);
+  RuleSet set;
+  LoadRulesFromString(
+      "body A /free money/i\nbody B /friend(?= get)/\nheader C Subject =~ /win/i\n"
+      "body D /(?:" + std::string(20000, 'x') + ")/\n",
+      "t.cf", LoadOptions{}, &set);
+  EngineOptions eo;
+  eo.cache_dir = dir;
+  CompileReport cold, warm;
+  auto r1 = CompiledRules::Compile(set, eo, &cold);
+  auto r2 = CompiledRules::Compile(set, eo, &warm);
+  ASSERT_TRUE(r1.ok() && r2.ok());
+  EXPECT_EQ(cold.cache_hits, 0u);
+  EXPECT_EQ(warm.cache_hits, warm.databases);
+  EXPECT_EQ(warm.databases, cold.databases);
+  EXPECT_EQ(warm.pcre_only, cold.pcre_only);  // D is too long for Hyperscan both times
+  EXPECT_EQ(warm.prefiltered, cold.prefiltered);
+  auto m = email::ParseMessage(kMail);
+  ASSERT_TRUE(m.ok());
+  auto s1 = (*r1)->NewScratch();
+  auto s2 = (*r2)->NewScratch();
+  EXPECT_EQ((*r1)->AllHits(**m, s1.get()), (*r2)->AllHits(**m, s2.get()));
+  // A damaged cache file is ignored, not trusted.
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::FILE* f = std::fopen(entry.path().c_str(), "wb");
+    std::fputs("garbage", f);
+    std::fclose(f);
+  }
+  CompileReport damaged;
+  auto r3 = CompiledRules::Compile(set, eo, &damaged);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(damaged.cache_hits, 0u);
+  auto s3 = (*r3)->NewScratch();
+  EXPECT_EQ((*r1)->AllHits(**m, s1.get()), (*r3)->AllHits(**m, s3.get()));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
