@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "core/strings.h"
 #include "email/charset.h"
 #include "email/html.h"
 #include "email/transfer.h"
@@ -31,13 +32,6 @@ constexpr size_t kRawChunkMin = 2048;
 constexpr size_t kRawChunkMax = 4096;
 
 bool IsWsp(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimWhitespace(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && absl::ascii_isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && absl::ascii_isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
 
 // Headers whose values SpamAssassin does not RFC 2047-decode (§3.2 step 4).
 bool SkipsEncodedWords(std::string_view name) {
@@ -74,14 +68,14 @@ int HexValue(char c) {
 ParsedField ParseStructuredField(std::string_view v) {
   ParsedField f;
   size_t semi = v.find(';');
-  f.token = TrimWhitespace(v.substr(0, semi));
+  f.token = StripWhitespace(v.substr(0, semi));
   size_t i = semi == std::string_view::npos ? v.size() : semi + 1;
   while (i < v.size() && f.params.size() < 64) {
     while (i < v.size() && (absl::ascii_isspace(static_cast<unsigned char>(v[i])) || v[i] == ';'))
       ++i;
     size_t name_begin = i;
     while (i < v.size() && v[i] != '=' && v[i] != ';') ++i;
-    std::string_view name = TrimWhitespace(v.substr(name_begin, i - name_begin));
+    std::string_view name = StripWhitespace(v.substr(name_begin, i - name_begin));
     if (i >= v.size() || v[i] == ';') continue;  // a parameter without a value
     ++i;                                          // '='
     while (i < v.size() && IsWsp(v[i])) ++i;
@@ -96,7 +90,7 @@ ParsedField ParseStructuredField(std::string_view v) {
     } else {
       size_t b = i;
       while (i < v.size() && v[i] != ';') ++i;
-      value = std::string(TrimWhitespace(v.substr(b, i - b)));
+      value = std::string(StripWhitespace(v.substr(b, i - b)));
     }
     // RFC 2231: name*=charset'lang'%XX..., continued as name*1*=..., name*2=...; segments
     // are joined in order of appearance, which is how every client writes them.
@@ -301,6 +295,52 @@ void AddUriTo(Message* m, absl::flat_hash_set<std::string_view>* seen, size_t ma
   if (u.idn) m->flags.Set(MessageFlag::kIdnHost);
   seen->insert(out.url);
   m->uris.push_back(out);
+}
+
+// Splits `body` ("subject\nparagraph\n...") into elements of at most ~2 KB (§2.2 step 9):
+// at each "\n" (kept), and a long paragraph just after the last space at or before 2048
+// bytes, else at 2048 bytes moved back to a UTF-8 character start.
+void SplitBodyElements(std::string_view body, std::vector<std::string_view>* out) {
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t nl = body.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? body.size() : nl + 1;
+    while (end - pos > kBodyElementBytes + 1) {
+      size_t cut = body.rfind(' ', pos + kBodyElementBytes);
+      if (cut == std::string_view::npos || cut < pos) {
+        cut = pos + kBodyElementBytes;
+        while (cut > pos + 1 && (static_cast<unsigned char>(body[cut]) & 0xC0) == 0x80) --cut;
+      } else {
+        ++cut;  // keep the space with the first chunk
+      }
+      out->push_back(body.substr(pos, cut - pos));
+      pos = cut;
+    }
+    out->push_back(body.substr(pos, end - pos));
+    pos = end;
+  }
+}
+
+// Sets `body` (a copy of `text`), its elements and the normalised body; the same for email
+// and SMS. `scratch` is working space.
+void SetBodyFields(Message* m, std::string_view text, std::string* scratch) {
+  m->body = m->arena().Copy(text);
+  m->body_elements.clear();
+  SplitBodyElements(m->body, &m->body_elements);
+  scratch->clear();
+  NormalizeForMatch(m->body, scratch);
+  m->normalized_body = m->arena().Copy(*scratch);
+}
+
+// Adds the URLs found in the text of the body elements (Subject included) to m->uris.
+void AddTextUris(Message* m, absl::flat_hash_set<std::string_view>* seen, size_t max_uris) {
+  std::vector<FoundUri> found;
+  for (std::string_view element : m->body_elements) {
+    found.clear();
+    ExtractUris(element, &found, max_uris);
+    for (FoundUri& u : found) AddUriTo(m, seen, max_uris, std::move(u), UriSource::kText);
+    if (m->flags.Has(MessageFlag::kLimitUris)) return;
+  }
 }
 
 std::string& ThreadBuffer(int which) {
@@ -525,7 +565,7 @@ std::string_view Parser::DecodeHeaderValue(std::string_view name, std::string_vi
   encoded = encoded && !SkipsEncodedWords(name);
   if (eight_bit) m_->flags.Set(MessageFlag::kEightBitHeaders);
   if (!folded && !eight_bit && !encoded && !cr) {
-    return TrimWhitespace(raw);  // the common case: a view, no copy
+    return StripWhitespace(raw);  // the common case: a view, no copy
   }
   // Unfold: a newline and the blanks after it become one space; blanks before it stay.
   std::string unfolded;
@@ -538,7 +578,7 @@ std::string_view Parser::DecodeHeaderValue(std::string_view name, std::string_vi
       if (raw[i] != '\r') unfolded.push_back(raw[i]);
     }
   }
-  std::string_view trimmed = TrimWhitespace(unfolded);
+  std::string_view trimmed = StripWhitespace(unfolded);
   scratch_.clear();
   if (encoded) {
     bool bad = false;
@@ -577,7 +617,7 @@ void Parser::SetContentFields(int index) {
     } else {
       p.content_type = LowerCopy(type);
     }
-    if (const std::string* cs = f.Param("charset")) p.charset = LowerCopy(TrimWhitespace(*cs));
+    if (const std::string* cs = f.Param("charset")) p.charset = LowerCopy(StripWhitespace(*cs));
     if (const std::string* b = f.Param("boundary")) p.boundary = m_->arena().Copy(*b);
     if (const std::string* n = f.Param("name")) filename = m_->arena().Copy(*n);
   } else {
@@ -586,7 +626,7 @@ void Parser::SetContentFields(int index) {
   if (cte != nullptr) {
     std::string_view v = cte->value;
     size_t semi = v.find_first_of("; \t(");
-    p.transfer_encoding = LowerCopy(TrimWhitespace(v.substr(0, semi)));
+    p.transfer_encoding = LowerCopy(StripWhitespace(v.substr(0, semi)));
   }
   if (cd != nullptr) {
     ParsedField f = ParseStructuredField(cd->value);
@@ -658,7 +698,7 @@ void Parser::SplitMultipart(int index, std::string_view body) {
       size_t nl = body.find('\n', pos);
       std::string_view line = body.substr(pos, nl == std::string_view::npos ? body.npos : nl - pos);
       if (line.size() > 2 && line.starts_with("--")) {
-        std::string_view b = TrimWhitespace(line.substr(2));
+        std::string_view b = StripWhitespace(line.substr(2));
         if (b.ends_with("--")) b.remove_suffix(2);
         if (!b.empty()) boundary = b;
         break;
@@ -810,30 +850,6 @@ void Parser::DecodeLeaf(int index, std::string_view body) {
   }
 }
 
-// Splits `body` ("subject\nparagraph\n...") into elements of at most ~2 KB (§2.2 step 9):
-// at each "\n" (kept), and a long paragraph just after the last space at or before 2048
-// bytes, else at 2048 bytes moved back to a UTF-8 character start.
-void SplitBodyElements(std::string_view body, std::vector<std::string_view>* out) {
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t nl = body.find('\n', pos);
-    size_t end = nl == std::string_view::npos ? body.size() : nl + 1;
-    while (end - pos > kBodyElementBytes + 1) {
-      size_t cut = body.rfind(' ', pos + kBodyElementBytes);
-      if (cut == std::string_view::npos || cut < pos) {
-        cut = pos + kBodyElementBytes;
-        while (cut > pos + 1 && (static_cast<unsigned char>(body[cut]) & 0xC0) == 0x80) --cut;
-      } else {
-        ++cut;  // keep the space with the first chunk
-      }
-      out->push_back(body.substr(pos, cut - pos));
-      pos = cut;
-    }
-    out->push_back(body.substr(pos, end - pos));
-    pos = end;
-  }
-}
-
 void Parser::BuildBody() {
   std::string& text = ThreadBuffer(1);
   const Header* subject = m_->LastHeader("Subject");
@@ -850,12 +866,7 @@ void Parser::BuildBody() {
     }
   }
   ws.Finish();
-  m_->body = m_->arena().Copy(text);
-  m_->body_elements.clear();
-  SplitBodyElements(m_->body, &m_->body_elements);
-  scratch_.clear();
-  NormalizeForMatch(m_->body, &scratch_);
-  m_->normalized_body = m_->arena().Copy(scratch_);
+  SetBodyFields(m_, text, &scratch_);
 }
 
 void Parser::BuildRawBody() {
@@ -903,13 +914,8 @@ void Parser::AddUri(FoundUri&& u, UriSource source) {
 }
 
 void Parser::BuildUris() {
-  std::vector<FoundUri> found;
-  for (std::string_view element : m_->body_elements) {
-    found.clear();
-    ExtractUris(element, &found, o_.max_uris);
-    for (FoundUri& u : found) AddUri(std::move(u), UriSource::kText);
-    if (m_->flags.Has(MessageFlag::kLimitUris)) return;
-  }
+  AddTextUris(m_, &seen_uris_, o_.max_uris);
+  if (m_->flags.Has(MessageFlag::kLimitUris)) return;
   for (HtmlLinks& part : html_links_) {
     for (HtmlLink& link : part.links) {
       std::optional<FoundUri> u = CanonicalizeUri(link.url, part.base);
@@ -939,20 +945,11 @@ void FinishPlainTextMessage(Message* m, const ParseOptions& options) {
   WhitespaceCollapser ws(&text);
   ws.Append(TruncateChars(m->sms.text, options.body_part_scan_chars));
   ws.Finish();
-  m->body = m->arena().Copy(text);
-  m->body_elements.clear();
-  SplitBodyElements(m->body, &m->body_elements);
-  std::string normalized;
-  NormalizeForMatch(m->body, &normalized);
-  m->normalized_body = m->arena().Copy(normalized);
+  std::string scratch;
+  SetBodyFields(m, text, &scratch);
   m->uris.clear();
   absl::flat_hash_set<std::string_view> seen;
-  std::vector<FoundUri> found;
-  for (std::string_view element : m->body_elements) {
-    found.clear();
-    ExtractUris(element, &found, options.max_uris);
-    for (FoundUri& u : found) AddUriTo(m, &seen, options.max_uris, std::move(u), UriSource::kText);
-  }
+  AddTextUris(m, &seen, options.max_uris);
 }
 
 }  // namespace veto::email
