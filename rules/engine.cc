@@ -64,14 +64,30 @@ struct CachedDatabase {
   std::string serialized;
 };
 
-bool ReadCache(const std::string& path, CachedDatabase* out) {
+bool ReadWholeFile(const std::string& path, std::string* data) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return false;
-  std::string data;
   char buf[1 << 16];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data->append(buf, n);
+  bool ok = !std::ferror(f);
   std::fclose(f);
+  return ok;
+}
+
+// Write then rename, so a reader never sees half a file. Failures leave no file behind.
+void WriteFileAtomically(const std::string& path, std::string_view data) {
+  std::string tmp = Cat(path, ".tmp.", static_cast<long>(getpid()));
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return;
+  bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
+}
+
+bool ReadCache(const std::string& path, CachedDatabase* out) {
+  std::string data;
+  if (!ReadWholeFile(path, &data)) return false;
   size_t pos = 0;
   auto take = [&](void* dst, size_t len) {
     if (pos + len > data.size()) return false;
@@ -108,14 +124,7 @@ void WriteCache(const std::string& path, const CachedDatabase& c) {
   uint64_t size = c.serialized.size();
   put(&size, 8);
   data.append(c.serialized);
-  // Write then rename, so a reader never sees half a file.
-  std::string tmp = Cat(path, ".tmp.", static_cast<long>(getpid()));
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return;
-  bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
-  ok = std::fclose(f) == 0 && ok;
-  if (ok) ok = std::rename(tmp.c_str(), path.c_str()) == 0;
-  if (!ok) std::remove(tmp.c_str());
+  WriteFileAtomically(path, data);
 }
 
 // Translations (TranslateForHyperscan) are cached too: for large patterns they include a
@@ -278,8 +287,9 @@ class Engine : public CompiledRules {
   }
 
  private:
-  // Adds a pattern to `db`; hp == nullptr makes it PCRE2-only (pcre_only_reason_ says why).
-  int AddPattern(const Rule& r, int slot, const HyperscanPattern* hp, CompileReport* report,
+  // Adds a pattern to `db`; hp == nullptr makes it PCRE2-only, `pcre_only_reason` says why.
+  int AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
+                 std::string_view pcre_only_reason, CompileReport* report,
                  std::vector<std::string>* exprs, std::vector<unsigned>* flags, Database* db);
   absl::Status CompileDatabase(std::vector<std::string>& exprs, std::vector<unsigned>& flags,
                                Database* db, CompileReport* report);
@@ -303,7 +313,6 @@ class Engine : public CompiledRules {
   std::vector<std::pair<EvalFunction, int>> evals_;
   std::vector<MetaRule> metas_;           // in dependency order
   std::vector<const Database*> all_dbs_;
-  std::string pcre_only_reason_;  // compile-time scratch for AddPattern
   double compile_budget_seconds_ = 0.25;
   std::string cache_dir_;
   absl::flat_hash_map<int, const Rule*> rule_of_slot_;  // compile time only
@@ -397,7 +406,8 @@ void Engine::Run(const Message& m, Scratch* s) const {
 }
 
 int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
-                       CompileReport* report, std::vector<std::string>* exprs,
+                       std::string_view pcre_only_reason, CompileReport* report,
+                       std::vector<std::string>* exprs,
                        std::vector<unsigned>* flags, Database* db) {
   Pattern p;
   p.slot = slot;
@@ -409,7 +419,7 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
   if (p.prefilter || p.multiple) {
     absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
     if (!c.ok() && hp == nullptr) {
-      report->problems.push_back({r.file, r.line, r.name, pcre_only_reason_});
+      report->problems.push_back({r.file, r.line, r.name, std::string(pcre_only_reason)});
       return -1;
     }
     if (!c.ok()) {
@@ -424,7 +434,7 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
   int index = static_cast<int>(patterns_.size() - 1);
   if (hp == nullptr) {
     ++report->pcre_only;
-    report->notes.push_back({r.file, r.line, r.name, pcre_only_reason_});
+    report->notes.push_back({r.file, r.line, r.name, std::string(pcre_only_reason)});
     db->pcre_only.push_back(index);
     return index;
   }
@@ -661,12 +671,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
       key_input += Cat("\x01", r.regex.pattern, "\x02", r.regex.modifiers);
     }
     translations_path = Cat(cache_dir_, "/", CacheKey({key_input}, {0}, 0), ".translations");
-    if (FILE* f = std::fopen(translations_path.c_str(), "rb")) {
-      std::string data;
-      char buf[1 << 16];
-      size_t n;
-      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-      std::fclose(f);
+    if (std::string data; ReadWholeFile(translations_path, &data)) {
       for (std::string_view line : Split(data, '\n')) {
         if (line.empty()) continue;
         absl::StatusOr<HyperscanPattern> t = absl::UnknownError("");
@@ -715,22 +720,23 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     ++translation_index;
     if (!translations_path.empty()) new_translations.push_back(EncodeTranslation(translated));
     const HyperscanPattern* hp = translated.ok() ? &*translated : nullptr;
+    std::string why;
     if (!translated.ok()) {
-      pcre_only_reason_ = Cat("Hyperscan cannot run it (", translated.status().message(),
-                              "); matched with PCRE2 only");
+      why = Cat("Hyperscan cannot run it (", translated.status().message(),
+                "); matched with PCRE2 only");
     }
     switch (r.type) {
       case RuleType::kBody:
-        AddPattern(r, slot, hp, report, &body_x, &body_f, &body_);
+        AddPattern(r, slot, hp, why, report, &body_x, &body_f, &body_);
         break;
       case RuleType::kRawBody:
-        AddPattern(r, slot, hp, report, &raw_x, &raw_f, &rawbody_);
+        AddPattern(r, slot, hp, why, report, &raw_x, &raw_f, &rawbody_);
         break;
       case RuleType::kFull:
-        AddPattern(r, slot, hp, report, &full_x, &full_f, &full_);
+        AddPattern(r, slot, hp, why, report, &full_x, &full_f, &full_);
         break;
       case RuleType::kUri:
-        AddPattern(r, slot, hp, report, &uri_x, &uri_f, &uri_);
+        AddPattern(r, slot, hp, why, report, &uri_x, &uri_f, &uri_);
         break;
       case RuleType::kHeader: {
         HeaderSpec key_spec = r.header;
@@ -744,7 +750,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
           header_f.emplace_back();
         }
         HeaderGroup& g = headers_[it->second];
-        int pi = AddPattern(r, slot, hp, report, &header_x[it->second], &header_f[it->second],
+        int pi = AddPattern(r, slot, hp, why, report, &header_x[it->second], &header_f[it->second],
                             &g.db);
         if (pi >= 0 && r.header.negate) g.negated.push_back(pi);
         break;
@@ -761,7 +767,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
           mime_f.emplace_back();
         }
         MimeHeaderGroup& g = mimeheaders_[it->second];
-        int pi = AddPattern(r, slot, hp, report, &mime_x[it->second], &mime_f[it->second],
+        int pi = AddPattern(r, slot, hp, why, report, &mime_x[it->second], &mime_f[it->second],
                             &g.db);
         if (pi >= 0 && r.header.negate) g.negated.push_back(pi);
         break;
@@ -772,13 +778,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   }
 
   if (!translations_path.empty() && cached_translations.size() != translation_index) {
-    std::string tmp = Cat(translations_path, ".tmp.", static_cast<long>(getpid()));
-    if (FILE* f = std::fopen(tmp.c_str(), "wb")) {
-      std::string data = Join(new_translations, "\n");
-      bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
-      ok = std::fclose(f) == 0 && ok;
-      if (!ok || std::rename(tmp.c_str(), translations_path.c_str()) != 0) std::remove(tmp.c_str());
-    }
+    WriteFileAtomically(translations_path, Join(new_translations, "\n"));
   }
 
   absl::Status s;
