@@ -1,0 +1,110 @@
+// veto/config/config.h — the configuration: one TOML file (plus includes), validated whole.
+//
+// Every key has a default, so veto runs with no file at all (`LoadConfig("")`). Loading
+// checks everything and reports every problem at once, one per line, as
+//
+//   veto.toml:12: rules.score_set: out of range (got 7, expected 0..3)
+//   conf.d/tenants.toml:3: tenants.example_com.emial: unknown key (did you mean "email"?)
+//
+// Usage:
+//
+//   absl::StatusOr<config::Config> c = config::LoadConfig("/etc/veto/veto.toml");
+//   if (!c.ok()) { fputs(std::string(c.status().message()).c_str(), stderr); return 1; }
+//   absl::StatusOr<std::shared_ptr<const config::Pipeline>> p = config::Pipeline::Build(*c);
+//
+// The keys, their defaults and meaning are documented in config/veto.toml (the shipped,
+// fully commented file); this header mirrors them field by field. The policy part
+// (`operator`, `tenants`, `subscribers`) fills a policy::PolicySpec (policy/spec.h), whose
+// comments give each field's key path.
+//
+// Includes: a top-level `include = ["conf.d/*.toml", "extra.toml"]` (paths relative to the
+// including file; `*` globs in the last component, expanded in name order; a directory means
+// every *.toml in it) loads further files after the including one. Tables merge; a key set
+// in two files is an error naming both places; include cycles are errors. Subscriber files
+// (`subscribers.files`) are TSV files in policy/subscriber_store.h's format, loaded by
+// Pipeline::Build, not here.
+//
+// Thread-safety: a Config is plain data.
+#ifndef VETO_CONFIG_CONFIG_H_
+#define VETO_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "email/parser.h"
+#include "policy/spec.h"
+
+namespace veto::config {
+
+// [rules]
+struct RulesConfig {
+  bool default_rules = true;       // rules.default_rules: load veto's bundled rules first
+  std::vector<std::string> paths;  // rules.paths: rule files/directories, in order
+  int score_set = 0;               // rules.score_set: SpamAssassin score set 0..3
+  int compile_budget_ms = 250;     // rules.compile_budget_ms
+  std::string cache_dir;           // rules.cache_dir: "" = $VETO_CACHE_DIR / ~/.cache/veto;
+                                   // "none" = no cache
+};
+
+// [limits] — what the parser keeps of a message (email::ParseOptions) and the scan deadline.
+struct LimitsConfig {
+  email::ParseOptions parse;     // limits.message_bytes, .headers, .parts, .depth, ...
+  int scan_timeout_ms = 10000;   // limits.scan_timeout_ms: per message (daemon)
+};
+
+// [classifiers.email] / [classifiers.sms]
+struct ClassifierConfig {
+  bool enabled = true;  // .enabled (used only if a model file exists)
+  std::string model;    // .model: path; "" = the bundled default model for the channel
+  std::string id;       // .id: name shown in decisions; "" = the model's own
+  double spam_score = 0;    // .spam_score: score added at P(spam) = 1; 0 = classifier default
+  double ham_score = 0;     // .ham_score: score added at P(spam) = 0 (usually negative)
+};
+
+// [daemon] — vetod.
+struct DaemonConfig {
+  std::string listen = "inet:11332@127.0.0.1";  // daemon.listen: inet:PORT@HOST or unix:PATH
+  std::string socket_mode = "0660";             // daemon.socket_mode (unix sockets)
+  std::string socket_user;                      // daemon.socket_user: owner ("" = unchanged)
+  std::string socket_group;                     // daemon.socket_group
+  std::string user;                             // daemon.user: drop privileges to this user
+  std::string group;                            // daemon.group
+  std::string pid_file;                         // daemon.pid_file ("" = none)
+  std::string fail_mode = "tempfail";           // daemon.fail_mode: tempfail | accept
+  uint64_t max_message_bytes = 32u << 20;       // daemon.max_message_bytes: size cap
+  std::string oversize_action = "skip";         // daemon.oversize_action: skip | tempfail
+  std::string oversize_header = "X-Veto-Skipped";  // daemon.oversize_header
+  std::string log = "syslog";                   // daemon.log: syslog | stderr
+  std::string syslog_facility = "mail";         // daemon.syslog_facility
+  std::string metrics_listen = "127.0.0.1:11334";  // daemon.metrics_listen ("" = off)
+  bool tcp_nodelay = true;                      // daemon.tcp_nodelay
+  int threads = 0;                              // daemon.threads (0 = libmilter default)
+};
+
+struct Config {
+  std::vector<std::string> files;  // the files loaded, in order (empty: defaults only)
+  RulesConfig rules;
+  LimitsConfig limits;
+  ClassifierConfig email_classifier;  // [classifiers.email]
+  ClassifierConfig sms_classifier;    // [classifiers.sms]
+  policy::PolicySpec policy;          // [operator], [tenants.*]
+  std::vector<policy::SubscriberSpec> subscribers;  // [subscribers.entries."<key>"]
+  std::vector<std::string> subscriber_files;        // subscribers.files (relative to the file)
+  DaemonConfig daemon;
+};
+
+// Reads and validates `path` and its includes. `path` empty: the defaults. Errors:
+//   NotFound          the file (or an include) cannot be read: "FILE: cannot read: reason"
+//   InvalidArgument   every problem, one "file:line: key.path: problem" per line
+// Policy problems (BuildPolicy's checks) are reported here too, mapped to file:line.
+absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+// Parses TOML text as if read from `name` (tests, fuzzing). Includes are resolved relative to
+// `name`'s directory.
+absl::StatusOr<Config> ParseConfig(std::string_view text, const std::string& name);
+
+}  // namespace veto::config
+
+#endif  // VETO_CONFIG_CONFIG_H_

@@ -1,0 +1,94 @@
+// veto/config/pipeline.h — every stage built from one Config: parse → match → classify → decide.
+//
+// A Pipeline is an immutable snapshot (compiled rules, models, policy, subscribers) shared by
+// all threads; reload builds a new one off the hot path and swaps the std::shared_ptr, so a
+// message in flight finishes on the snapshot it started with. Each thread owns a Context
+// (the rule engine's scratch).
+//
+//   absl::StatusOr<std::shared_ptr<const Pipeline>> p = Pipeline::Build(config);
+//   std::unique_ptr<Pipeline::Context> ctx = (*p)->NewContext();     // one per thread
+//   absl::StatusOr<std::unique_ptr<Message>> m = (*p)->ParseEmail(raw);
+//   (*m)->envelope ... (fill what the MTA told us)
+//   Verdict v = (*p)->Evaluate(**m, ctx.get(), absl::Now());
+//   v.decision.action ...;   policy::DecisionToJson(v.decision)
+//
+// Lifetime: a Verdict borrows from the Pipeline (rule ids, policy strings): keep the
+// shared_ptr alive while the Verdict is used.
+#ifndef VETO_CONFIG_PIPELINE_H_
+#define VETO_CONFIG_PIPELINE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "config/config.h"
+#include "core/decision.h"
+#include "core/match.h"
+#include "core/message.h"
+#include "policy/policy.h"
+#include "rules/engine.h"
+
+namespace veto::config {
+
+// What building found, for `veto check-config` and the logs.
+struct BuildReport {
+  rules::CompileReport rules;
+  std::vector<std::string> notes;  // e.g. "classifiers.sms: model ... not found, off"
+  size_t subscribers = 0;
+  double build_seconds = 0;
+};
+
+// The evidence and the decision for one message.
+struct Verdict {
+  Scores scores;
+  Decision decision;
+};
+
+class Pipeline {
+ public:
+  // Builds every stage: loads and compiles the rules (using the cache), loads the models and
+  // the subscriber files, compiles the policy. Errors: InvalidArgument listing every problem
+  // (rule errors as file:line: RULE: problem; policy problems with their key paths).
+  static absl::StatusOr<std::shared_ptr<const Pipeline>> Build(const Config& config,
+                                                               BuildReport* report = nullptr);
+
+  // Per-thread state. Not thread-safe; cheap to keep, costly to create per message.
+  class Context {
+   public:
+    virtual ~Context() = default;
+  };
+  std::unique_ptr<Context> NewContext() const;
+
+  // Parses raw RFC 5322 bytes with the configured limits.
+  absl::StatusOr<std::unique_ptr<Message>> ParseEmail(std::string_view raw) const;
+
+  // Runs rules, the channel's classifier and the policy over `m`. `extra` evidence (e.g.
+  // mobile/'s behaviour signals, kind kSignal) is added to the scores before the decision.
+  // Never fails.
+  Verdict Evaluate(const Message& m, Context* ctx, absl::Time now,
+                   const std::vector<Match>& extra = {}) const;
+
+  const Config& config() const { return config_; }
+  const policy::Policy& policy() const { return *policy_; }
+  const rules::CompiledRules& rules() const { return *rules_; }
+
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+ private:
+  struct Impl;
+  Pipeline();
+
+  Config config_;
+  std::shared_ptr<const rules::CompiledRules> rules_;
+  std::shared_ptr<const policy::Policy> policy_;
+  std::unique_ptr<Impl> impl_;  // classifiers (when the classifiers/ folder exists)
+};
+
+}  // namespace veto::config
+
+#endif  // VETO_CONFIG_PIPELINE_H_
