@@ -30,7 +30,7 @@ build-asan:
 
 build-fuzz:
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer rules_fuzzer
+	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer rules_fuzzer config_fuzzer
 
 test: deps
 	$(MAKE) build
@@ -40,7 +40,8 @@ test: deps
 	$(MAKE) build-fuzz
 	$(MAKE) fuzz-smoke
 	@n=$$(( $$(ctest --preset release -N | sed -n 's/^Total Tests: //p') + \
-	        $$(ctest --preset asan-ubsan -N | sed -n 's/^Total Tests: //p') + 3 )); \
+	        $$(ctest --preset asan-ubsan -N | sed -n 's/^Total Tests: //p') + \
+	        $$(grep -c '^run ' scripts/fuzz.sh) )); \
 	  echo "make test: release, ASan+UBSan and fuzz suites all passed"; \
 	  echo "$$n passed, 0 failed"
 

@@ -15,9 +15,10 @@ constexpr char kUsage[] =
     "\n"
     "Commands:\n"
     "  parse        print messages as veto normalises them (JSON): what the rules will see\n"
-    "  scan         score messages with the rules (text or JSON Lines)\n"
+    "  scan         run the pipeline over messages: rules, score, policy action (text or JSONL)\n"
     "  check-rules  load and compile rule files, report every problem as file:line: RULE: ...\n"
     "  compile      compile the rules and print what was built\n"
+    "  check-config load a configuration the way vetod does and report every problem\n"
     "\n"
     "Run `veto COMMAND --help` for a command's options.\n"
     "  --version   print the version\n";
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   if (cmd == "scan") return veto::cli::ScanCommand(args);
   if (cmd == "check-rules") return veto::cli::CheckRulesCommand(args);
   if (cmd == "compile") return veto::cli::CompileCommand(args);
+  if (cmd == "check-config") return veto::cli::CheckConfigCommand(args);
   std::fprintf(stderr, "veto: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

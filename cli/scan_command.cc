@@ -1,5 +1,7 @@
 // `veto scan`, `veto check-rules`, `veto compile`: the rule engine from the command line.
 #include <chrono>
+#include <map>
+#include <optional>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -10,6 +12,8 @@
 #include "core/json.h"
 #include "core/strings.h"
 #include "email/parser.h"
+#include "config/pipeline.h"
+#include "policy/decision_json.h"
 #include "rules/engine.h"
 #include "rules/loader.h"
 
@@ -17,17 +21,28 @@ namespace veto::cli {
 namespace {
 
 constexpr char kScanUsage[] =
-    "usage: veto scan [--format text|jsonl] [--threshold N] [RULE OPTIONS] PATH...\n"
+    "usage: veto scan [--config FILE] [--format text|jsonl] [ENVELOPE] [RULE OPTIONS] PATH...\n"
     "\n"
-    "Scores RFC 5322 messages with the rules: parse, match, sum the scores of the rules that\n"
-    "hit. PATH is a file, a directory (recursive), a tar archive (.tar, .tar.gz, .tgz) of\n"
+    "Runs the whole pipeline over RFC 5322 messages: parse, match the rules, decide with the\n"
+    "policy. PATH is a file, a directory (recursive), a tar archive (.tar, .tar.gz, .tgz) of\n"
     "messages, or - for standard input.\n"
     "\n"
-    "  --format text|jsonl   text (default): one line per message; jsonl: one JSON object per\n"
-    "                        message with id, score, spam (score >= threshold), rules, flags\n"
-    "  --threshold N         score at or above which a message counts as spam (default 5)\n"
+    "  --format text|jsonl   text (default): one line per message (score, action, rules);\n"
+    "                        jsonl: one JSON object per message with id, message_id, score,\n"
+    "                        spam, action, rules, flags and decision (the policy's full\n"
+    "                        explanation: per-recipient action, deciding layer and rule, every\n"
+    "                        hit, the thresholds in force)\n"
+    "  --threshold N         score at or above which `spam` is true (default: the lowest\n"
+    "                        operator.email threshold, 5 in the defaults)\n"
     "  --all-hits            jsonl: add all_hits, every rule that hit (also __ sub-rules and\n"
-    "                        zero-score reporting exclusions) with its value\n";
+    "                        zero-score reporting exclusions) with its value\n"
+    "  --now TIME            the time the policy sees (RFC 3339, for quiet hours); default now\n"
+    "\n"
+    "Envelope (what an MTA would tell the milter; applies to every message scanned):\n"
+    "  --rcpt ADDR           a recipient (repeatable); the policy decides per recipient\n"
+    "  --mail-from ADDR      the envelope sender\n"
+    "  --client-ip IP        the connecting client's address\n"
+    "  --helo NAME           the HELO/EHLO name\n";
 
 constexpr char kCheckUsage[] =
     "usage: veto check-rules [RULE OPTIONS] [PATH...]\n"
@@ -53,18 +68,16 @@ struct LoadedRules {
   std::shared_ptr<const rules::CompiledRules> compiled;
 };
 
-// Loads and compiles; prints load problems to stderr unless `quiet`. Returns false (after
-// printing why) when the rules cannot be used at all.
-bool LoadAndCompile(const RuleOptions& ro, const char* cmd, LoadedRules* out) {
-  absl::Status s = rules::LoadRules(ro.AllPaths(), rules::LoadOptions{}, &out->set);
+// Loads and compiles the rules the configuration asks for. Returns false (after printing why)
+// when they cannot be used at all.
+bool LoadAndCompile(const config::RulesConfig& rc, const char* cmd, LoadedRules* out) {
+  absl::Status s = rules::LoadRules(config::RulePaths(rc), rules::LoadOptions{}, &out->set);
   if (!s.ok()) {
     std::fprintf(stderr, "veto %s: %s\n", cmd, std::string(s.message()).c_str());
     return false;
   }
-  rules::EngineOptions eo;
-  eo.score_set = ro.score_set;
-  eo.cache_dir = ro.cache_dir;
-  auto compiled = rules::CompiledRules::Compile(out->set, eo, &out->report);
+  auto compiled =
+      rules::CompiledRules::Compile(out->set, config::EngineOptionsFor(rc), &out->report);
   if (!compiled.ok()) {
     std::fprintf(stderr, "veto %s: cannot compile rules: %s\n", cmd,
                  std::string(compiled.status().message()).c_str());
@@ -74,8 +87,19 @@ bool LoadAndCompile(const RuleOptions& ro, const char* cmd, LoadedRules* out) {
   return true;
 }
 
-void PrintReport(const LoadedRules& r, FILE* f) {
-  const rules::CompileReport& c = r.report;
+// The configuration from --config and the rule flags; prints every problem on failure.
+bool LoadConfigOrReport(const RuleOptions& ro, const char* cmd, config::Config* out) {
+  absl::StatusOr<config::Config> c = ro.Load();
+  if (!c.ok()) {
+    std::fprintf(stderr, "veto %s: invalid configuration:\n%s\n", cmd,
+                 std::string(c.status().message()).c_str());
+    return false;
+  }
+  *out = *std::move(c);
+  return true;
+}
+
+void PrintReport(const rules::CompileReport& c, size_t files, size_t load_problems, FILE* f) {
   std::fprintf(f,
                "rules: %zu loaded from %zu files, %zu active (score set), %zu metas\n"
                "patterns: %zu exact, %zu prefiltered (PCRE2 confirm), %zu PCRE2 only, %zu counted "
@@ -83,9 +107,9 @@ void PrintReport(const LoadedRules& r, FILE* f) {
                "evals: %zu native, %zu unsupported (value 0)\n"
                "databases: %zu (%zu from cache), %.1f MB; compile %.2f s; load problems %zu, "
                "compile problems %zu\n",
-               c.rules_total, r.set.files_read.size(), c.rules_active, c.metas, c.exact,
-               c.prefiltered, c.pcre_only, c.counted, c.evals_native, c.evals_unsupported, c.databases, c.cache_hits,
-               c.database_bytes / 1e6, c.compile_seconds, r.set.errors.size(),
+               c.rules_total, files, c.rules_active, c.metas, c.exact, c.prefiltered, c.pcre_only,
+               c.counted, c.evals_native, c.evals_unsupported, c.databases, c.cache_hits,
+               c.database_bytes / 1e6, c.compile_seconds, load_problems,
                c.problems.size() - c.evals_unsupported);
 }
 
@@ -100,20 +124,31 @@ int ScanCommand(const std::vector<std::string>& args) {
   std::vector<std::string> paths;
   bool jsonl = false;
   bool all_hits = false;
-  double threshold = 5.0;
+  std::optional<double> threshold;
+  Envelope envelope;
+  absl::Time now = absl::Now();
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     std::string error;
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "veto scan: %s needs a value\n", a.c_str());
+        return false;
+      }
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
     if (ro.Consume(args, &i, &error)) {
       if (!error.empty()) {
         std::fprintf(stderr, "veto scan: %s\n", error.c_str());
         return 2;
       }
     } else if (a == "--help" || a == "-h") {
-      std::printf("%s\nRule options:\n%s", kScanUsage, kRuleOptionsUsage);
+      std::printf("%s\nConfiguration and rule options:\n%s", kScanUsage, kRuleOptionsUsage);
       return 0;
-    } else if (a == "--format" && i + 1 < args.size()) {
-      std::string v = args[++i];
+    } else if (a == "--format") {
+      if (!value(&v)) return 2;
       if (v != "text" && v != "jsonl") {
         std::fprintf(stderr, "veto scan: --format: expected text or jsonl (got '%s')\n", v.c_str());
         return 2;
@@ -121,11 +156,30 @@ int ScanCommand(const std::vector<std::string>& args) {
       jsonl = v == "jsonl";
     } else if (a == "--all-hits") {
       all_hits = true;
-    } else if (a == "--threshold" && i + 1 < args.size()) {
-      if (!ParseDouble(args[++i], &threshold)) {
-        std::fprintf(stderr, "veto scan: --threshold: not a number (got '%s')\n", args[i].c_str());
+    } else if (a == "--threshold") {
+      double t = 0;
+      if (!value(&v)) return 2;
+      if (!ParseDouble(v, &t)) {
+        std::fprintf(stderr, "veto scan: --threshold: not a number (got '%s')\n", v.c_str());
         return 2;
       }
+      threshold = t;
+    } else if (a == "--now") {
+      if (!value(&v)) return 2;
+      std::string err;
+      if (!absl::ParseTime(absl::RFC3339_full, v, &now, &err)) {
+        std::fprintf(stderr, "veto scan: --now: not an RFC 3339 time (got '%s')\n", v.c_str());
+        return 2;
+      }
+    } else if (a == "--rcpt") {
+      if (!value(&v)) return 2;
+      envelope.rcpt_to.push_back(v);
+    } else if (a == "--mail-from") {
+      if (!value(&envelope.mail_from)) return 2;
+    } else if (a == "--client-ip") {
+      if (!value(&envelope.client_ip)) return 2;
+    } else if (a == "--helo") {
+      if (!value(&envelope.helo)) return 2;
     } else if (a.size() > 1 && a[0] == '-') {
       std::fprintf(stderr, "veto scan: unknown option %s\n%s", a.c_str(), kScanUsage);
       return 2;
@@ -137,37 +191,55 @@ int ScanCommand(const std::vector<std::string>& args) {
     std::fputs(kScanUsage, stderr);
     return 2;
   }
-  LoadedRules lr;
-  if (!LoadAndCompile(ro, "scan", &lr)) return 1;
-  size_t load_problems = lr.set.errors.size();
-  size_t compile_problems = lr.report.problems.size() - lr.report.evals_unsupported;
-  if (load_problems + compile_problems > 0) {
+  config::Config cfg;
+  if (!LoadConfigOrReport(ro, "scan", &cfg)) return 1;
+  if (!threshold) {
+    threshold = 5.0;
+    bool first = true;
+    for (const policy::ThresholdSpec& t : cfg.policy.operator_layer.email.thresholds) {
+      if (t.min && (first || *t.min < *threshold)) threshold = *t.min;
+      first = first && !t.min;
+    }
+  }
+  config::BuildReport report;
+  auto built = config::Pipeline::Build(cfg, &report);
+  if (!built.ok()) {
+    std::fprintf(stderr, "veto scan: %s\n", std::string(built.status().message()).c_str());
+    return 1;
+  }
+  std::shared_ptr<const config::Pipeline> pipeline = *std::move(built);
+  size_t compile_problems = report.rules.problems.size() - report.rules.evals_unsupported;
+  if (report.rule_errors.size() + compile_problems > 0) {
     std::fprintf(stderr,
                  "veto scan: %zu rule problems were skipped (run `veto check-rules` with the same "
-                 "rule options to list them)\n",
-                 load_problems + compile_problems);
+                 "options to list them)\n",
+                 report.rule_errors.size() + compile_problems);
   }
-  auto scratch = lr.compiled->NewScratch();
-  email::ParseOptions po;
+  for (const std::string& note : report.notes) std::fprintf(stderr, "veto scan: %s\n", note.c_str());
+  auto ctx = pipeline->NewContext();
   size_t n = 0, spam = 0, failed = 0;
+  std::map<std::string, size_t> actions;
   auto start = std::chrono::steady_clock::now();
   int rc = 0;
   for (const std::string& path : paths) {
     absl::Status s = ForEachMessage(
         path,
         [&](const InputMessage& in) -> absl::Status {
-          auto m = email::ParseMessage(in.bytes, po);
+          auto m = pipeline->ParseEmail(in.bytes);
           if (!m.ok()) {
             ++failed;
             std::fprintf(stderr, "veto scan: %s: %s\n", in.name.c_str(),
                          std::string(m.status().message()).c_str());
             return absl::OkStatus();
           }
-          Scores scores;
-          lr.compiled->Match(**m, scratch.get(), &scores);
+          (*m)->envelope = envelope;
+          config::Verdict v = pipeline->Evaluate(**m, ctx.get(), now);
+          const Scores& scores = v.scores;
           ++n;
-          bool is_spam = scores.total >= threshold;
+          bool is_spam = scores.total >= *threshold;
           spam += is_spam;
+          std::string action(ActionName(v.decision.action));
+          ++actions[action];
           std::string line;
           if (jsonl) {
             JsonWriter w;
@@ -182,18 +254,26 @@ int ScanCommand(const std::vector<std::string>& args) {
             w.Number(scores.total);
             w.Key("spam");
             w.Bool(is_spam);
+            w.Key("action");
+            w.String(action);
             w.Key("rules");
             w.BeginArray();
-            for (const veto::Match& h : scores.matches) w.String(h.id);
+            for (const veto::Match& h : scores.matches) {
+              if (!h.hidden) w.String(h.id);
+            }
             w.EndArray();
             w.Key("flags");
             w.BeginArray();
             for (std::string_view f : (*m)->flags.Names()) w.String(f);
             w.EndArray();
+            w.Key("decision");
+            w.BeginObject();
+            policy::WriteDecisionFields(v.decision, &w);
+            w.EndObject();
             if (all_hits) {
               w.Key("all_hits");
               w.BeginObject();
-              for (const auto& [name, value] : lr.compiled->AllHits(**m, scratch.get())) {
+              for (const auto& [name, value] : pipeline->rules().AllHits(**m, ctx->rule_scratch())) {
                 w.Key(name);
                 w.Number(value);
               }
@@ -203,15 +283,17 @@ int ScanCommand(const std::vector<std::string>& args) {
             line = w.Take();
           } else {
             std::vector<std::string_view> ids;
-            for (const veto::Match& h : scores.matches) ids.push_back(h.id);
+            for (const veto::Match& h : scores.matches) {
+              if (!h.hidden) ids.push_back(h.id);
+            }
             line = Cat(in.name, ": score=", scores.total, is_spam ? " spam" : " ham",
-                       " rules=", Join(ids, ","));
+                       " action=", action, " rules=", Join(ids, ","));
           }
           line.push_back('\n');
           std::fwrite(line.data(), 1, line.size(), stdout);
           return absl::OkStatus();
         },
-        po.max_message_bytes);
+        cfg.limits.parse.max_message_bytes);
     if (!s.ok()) {
       std::fprintf(stderr, "veto scan: %s\n", std::string(s.message()).c_str());
       rc = 1;
@@ -219,8 +301,13 @@ int ScanCommand(const std::vector<std::string>& args) {
   }
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "veto scan: %zu messages, %zu spam (score >= %g), %zu failed, %.2f s, %.0f msgs/s\n",
-               n, spam, threshold, failed, secs, secs > 0 ? n / secs : 0.0);
+  std::vector<std::string> per_action;
+  for (const auto& [a, count] : actions) per_action.push_back(Cat(a, " ", count));
+  std::fprintf(stderr,
+               "veto scan: %zu messages, %zu spam (score >= %g), %zu failed; actions: %s; %.2f s, "
+               "%.0f msgs/s\n",
+               n, spam, *threshold, failed, per_action.empty() ? "none" : Join(per_action, ", ").c_str(),
+               secs, secs > 0 ? n / secs : 0.0);
   return failed > 0 ? 1 : rc;
 }
 
@@ -249,8 +336,10 @@ int CheckRulesCommand(const std::vector<std::string>& args) {
       ro.paths.push_back(args[i]);
     }
   }
+  config::Config cfg;
+  if (!LoadConfigOrReport(ro, "check-rules", &cfg)) return 1;
   LoadedRules lr;
-  if (!LoadAndCompile(ro, "check-rules", &lr)) return 1;
+  if (!LoadAndCompile(cfg.rules, "check-rules", &lr)) return 1;
   size_t errors = 0;
   for (const rules::RuleError& e : lr.set.errors) {
     std::printf("%s\n", e.ToString().c_str());
@@ -276,10 +365,10 @@ int CheckRulesCommand(const std::vector<std::string>& args) {
                                                               : r.header.name;
       std::printf("rule\t%s\t%s\t%s\t%g\n", r.name.c_str(),
                   std::string(rules::RuleTypeName(r.type)).c_str(), target.c_str(),
-                  r.scores[ro.score_set]);
+                  r.scores[cfg.rules.score_set]);
     }
   }
-  PrintReport(lr, stderr);
+  PrintReport(lr.report, lr.set.files_read.size(), lr.set.errors.size(), stderr);
   return errors > 0 ? 1 : 0;
 }
 
@@ -301,9 +390,11 @@ int CompileCommand(const std::vector<std::string>& args) {
       return 2;
     }
   }
+  config::Config cfg;
+  if (!LoadConfigOrReport(ro, "compile", &cfg)) return 1;
   LoadedRules lr;
-  if (!LoadAndCompile(ro, "compile", &lr)) return 1;
-  PrintReport(lr, stdout);
+  if (!LoadAndCompile(cfg.rules, "compile", &lr)) return 1;
+  PrintReport(lr.report, lr.set.files_read.size(), lr.set.errors.size(), stdout);
   std::printf("scratch: %zu bytes per thread\n", lr.compiled->scratch_bytes());
   return 0;
 }

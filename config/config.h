@@ -90,10 +90,13 @@ struct Config {
   ClassifierConfig email_classifier;  // [classifiers.email]
   ClassifierConfig sms_classifier;    // [classifiers.sms]
   policy::PolicySpec policy;          // [operator], [tenants.*]
-  std::vector<policy::SubscriberSpec> subscribers;  // [subscribers.entries."<key>"]
+  std::vector<policy::SubscriberSpec> subscribers;  // [subscribers."<key>"] (a few inline)
   std::vector<std::string> subscriber_files;        // subscribers.files (relative to the file)
   DaemonConfig daemon;
 };
+
+// The configuration with no file: every key at its default (as config/veto.toml states them).
+Config DefaultConfig();
 
 // Reads and validates `path` and its includes. `path` empty: the defaults. Errors:
 //   NotFound          the file (or an include) cannot be read: "FILE: cannot read: reason"

@@ -35,6 +35,8 @@ namespace veto::config {
 
 // What building found, for `veto check-config` and the logs.
 struct BuildReport {
+  std::vector<std::string> rule_files;          // files read, in order
+  std::vector<rules::RuleError> rule_errors;    // lines that could not be loaded (skipped)
   rules::CompileReport rules;
   std::vector<std::string> notes;  // e.g. "classifiers.sms: model ... not found, off"
   size_t subscribers = 0;
@@ -46,6 +48,12 @@ struct Verdict {
   Scores scores;
   Decision decision;
 };
+
+// The rule paths `rules` asks for: the bundled set first (unless default_rules is off), then
+// rules.paths. And the engine options it implies (cache_dir "" → DefaultCacheDir(), "none" →
+// no cache). Shared by Pipeline::Build and the rules-only commands (check-rules, compile).
+std::vector<std::string> RulePaths(const RulesConfig& rules);
+rules::EngineOptions EngineOptionsFor(const RulesConfig& rules);
 
 class Pipeline {
  public:
@@ -59,6 +67,8 @@ class Pipeline {
   class Context {
    public:
     virtual ~Context() = default;
+    // The rule engine's scratch (for rules().AllHits and the like).
+    virtual rules::MatchScratch* rule_scratch() = 0;
   };
   std::unique_ptr<Context> NewContext() const;
 

@@ -22,4 +22,5 @@ run() {  # name seconds seed-dirs...
 run mime "$seconds" "$root/tests/data/email"
 run decoders "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/email"
 run rules "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/rules/default"
+run config "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/config" "$root/tests/data/config"
 echo "fuzz: no crash, leak or timeout"

@@ -1,0 +1,118 @@
+#include "config/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "config/paths.h"
+#include "core/strings.h"
+#include "email/parser.h"
+#include "policy/subscriber_store.h"
+#include "rules/loader.h"
+
+namespace veto::config {
+namespace {
+
+class ContextImpl final : public Pipeline::Context {
+ public:
+  rules::MatchScratch* rule_scratch() override { return scratch.get(); }
+  std::unique_ptr<rules::MatchScratch> scratch;
+};
+
+}  // namespace
+
+std::vector<std::string> RulePaths(const RulesConfig& rules) {
+  std::vector<std::string> paths;
+  if (rules.default_rules) paths.push_back(DefaultRulesDir());
+  paths.insert(paths.end(), rules.paths.begin(), rules.paths.end());
+  return paths;
+}
+
+rules::EngineOptions EngineOptionsFor(const RulesConfig& rules) {
+  rules::EngineOptions eo;
+  eo.score_set = rules.score_set;
+  eo.compile_budget_ms = rules.compile_budget_ms;
+  eo.cache_dir = rules.cache_dir.empty()     ? DefaultCacheDir()
+                 : rules.cache_dir == "none" ? std::string()
+                                             : rules.cache_dir;
+  return eo;
+}
+
+struct Pipeline::Impl {};
+
+Pipeline::Pipeline() = default;
+Pipeline::~Pipeline() = default;
+
+absl::StatusOr<std::shared_ptr<const Pipeline>> Pipeline::Build(const Config& config,
+                                                                BuildReport* report) {
+  auto start = std::chrono::steady_clock::now();
+  BuildReport local;
+  BuildReport& r = report != nullptr ? *report : local;
+  std::shared_ptr<Pipeline> p(new Pipeline());
+  p->config_ = config;
+  p->impl_ = std::make_unique<Impl>();
+
+  // Rules: the bundled set first (unless switched off), then the configured paths. Bad rule
+  // lines are skipped (as SpamAssassin does) and listed in the report.
+  rules::RuleSet set;
+  if (absl::Status s = rules::LoadRules(RulePaths(config.rules), rules::LoadOptions{}, &set);
+      !s.ok()) {
+    return absl::InvalidArgumentError(Cat("rules: ", s.message()));
+  }
+  r.rule_files = set.files_read;
+  r.rule_errors = set.errors;
+  auto compiled = rules::CompiledRules::Compile(set, EngineOptionsFor(config.rules), &r.rules);
+  if (!compiled.ok()) return absl::InvalidArgumentError(Cat("rules: ", compiled.status().message()));
+  p->rules_ = *std::move(compiled);
+
+  // Subscribers: files, then the few written inline.
+  std::shared_ptr<const policy::SubscriberStore> store;
+  if (!config.subscriber_files.empty() || !config.subscribers.empty()) {
+    policy::SubscriberStoreOptions so;
+    so.default_country_code = config.policy.operator_layer.default_country_code;
+    so.regex_limits.max_mem = std::min<int64_t>(so.regex_limits.max_mem,
+                                                config.policy.operator_layer.regex_limits.max_mem);
+    policy::MemorySubscriberStore::Builder b(so);
+    for (const std::string& f : config.subscriber_files) {
+      if (absl::Status s = b.AddFile(f); !s.ok()) {
+        return absl::InvalidArgumentError(Cat("subscribers.files: ", s.message()));
+      }
+    }
+    for (const policy::SubscriberSpec& s : config.subscribers) b.Add(s);
+    auto built = std::move(b).Build();
+    if (!built.ok()) return built.status();
+    r.subscribers = (*built)->size();
+    store = *std::move(built);
+  }
+  auto policy = policy::BuildPolicy(config.policy, store);
+  if (!policy.ok()) return policy.status();
+  p->policy_ = *std::move(policy);
+
+  if (config.email_classifier.enabled || config.sms_classifier.enabled) {
+    r.notes.push_back("classifiers: no classifier stage in this build; rules and policy only");
+  }
+  r.build_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::shared_ptr<const Pipeline>(std::move(p));
+}
+
+std::unique_ptr<Pipeline::Context> Pipeline::NewContext() const {
+  auto c = std::make_unique<ContextImpl>();
+  c->scratch = rules_->NewScratch();
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<Message>> Pipeline::ParseEmail(std::string_view raw) const {
+  return email::ParseMessage(raw, config_.limits.parse);
+}
+
+Verdict Pipeline::Evaluate(const Message& m, Context* ctx, absl::Time now,
+                           const std::vector<Match>& extra) const {
+  Verdict v;
+  auto* c = static_cast<ContextImpl*>(ctx);
+  rules_->Match(m, c->scratch.get(), &v.scores);
+  for (const Match& e : extra) v.scores.Add(e);
+  v.decision = policy_->Decide(m, v.scores, now);
+  return v;
+}
+
+}  // namespace veto::config
