@@ -118,25 +118,104 @@ void LoadFile(const std::string& path, int depth, const std::string& where, Docu
   docs->stack.pop_back();
 }
 
+// A first pass over the raw text for what TOML forbids and toml++ 3.3 mishandles: control
+// characters other than tab, CR and LF anywhere (toml++ asserts on a NUL after '['), and
+// non-ASCII bytes outside strings and comments (TOML 1.0 bare keys and values are ASCII;
+// toml++'s whitespace check reaches __builtin_unreachable on e.g. U+00E9 there — undefined
+// behaviour). Returns "LINE problem", or "" when the text may go to the parser.
+std::string LexicalProblem(std::string_view t) {
+  enum { kCode, kComment, kBasic, kLiteral, kMlBasic, kMlLiteral } st = kCode;
+  uint64_t line = 1;
+  // A string may only start where TOML allows one: after '=', '[', ',', '{', '.' or at the
+  // start of a line (a quoted key). Elsewhere a quote is left to the parser to refuse, and
+  // what follows it still counts as code.
+  char prev = '\n';  // last non-blank character in code
+  for (size_t i = 0; i < t.size(); ++i) {
+    auto c = static_cast<unsigned char>(t[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      return Cat(line, " syntax error: control character 0x",
+                 std::string(absl::StrCat(absl::Hex(c, absl::kZeroPad2))),
+                 " (TOML allows only tab, CR and LF)");
+    }
+    if (c == '\n') {
+      ++line;
+      // A one-line string cannot span lines: the parser reports it; the next line is code.
+      if (st == kComment || st == kBasic || st == kLiteral) st = kCode;
+      if (st == kCode) prev = '\n';
+      continue;
+    }
+    switch (st) {
+      case kCode:
+        if (c >= 0x80) {
+          return Cat(line, " syntax error: non-ASCII character outside a string or comment");
+        }
+        if (c == '#') {
+          st = kComment;
+        } else if ((c == '"' || c == '\'') && std::string_view("=[,{.\n").find(prev) ==
+                                                  std::string_view::npos) {
+          // not a place for a string: stays code
+        } else if (t.substr(i, 3) == "\"\"\"") {
+          st = kMlBasic;
+          i += 2;
+        } else if (t.substr(i, 3) == "\'\'\'") {
+          st = kMlLiteral;
+          i += 2;
+        } else if (c == '"') {
+          st = kBasic;
+        } else if (c == '\'') {
+          st = kLiteral;
+        }
+        if (c != ' ' && c != '\t' && c != '\r') prev = static_cast<char>(c);
+        break;
+      case kComment:
+        break;
+      case kBasic:
+        if (c == '\\') {
+          ++i;  // the escaped character (a newline here is the parser's error)
+          if (i < t.size() && t[i] == '\n') ++line;
+        } else if (c == '"') {
+          st = kCode;
+          prev = '"';
+        }
+        break;
+      case kLiteral:
+        if (c == '\'') {
+          st = kCode;
+          prev = '\'';
+        }
+        break;
+      case kMlBasic:
+        if (c == '\\') {
+          ++i;
+          if (i < t.size() && t[i] == '\n') ++line;
+        } else if (t.substr(i, 3) == "\"\"\"") {
+          // up to two more quotes may close it ("""a""""" is legal)
+          i += 2;
+          while (i + 1 < t.size() && t[i + 1] == '"') ++i;
+          st = kCode;
+          prev = '"';
+        }
+        break;
+      case kMlLiteral:
+        if (t.substr(i, 3) == "\'\'\'") {
+          i += 2;
+          while (i + 1 < t.size() && t[i + 1] == '\'') ++i;
+          st = kCode;
+          prev = '\'';
+        }
+        break;
+    }
+  }
+  return "";
+}
+
 void ParseDocument(std::string_view text, const std::string& name, int depth, Documents* docs,
                    Problems* problems) {
   docs->files.push_back(name);
-  // TOML allows no control characters but tab, CR and LF anywhere (comments included).
-  // Checked here first: toml++ 3.3 asserts (undefined behaviour in release builds) on some of
-  // them, e.g. a NUL right after '['.
-  {
-    uint64_t line = 1;
-    for (char ch : text) {
-      auto c = static_cast<unsigned char>(ch);
-      if (c == '\n') ++line;
-      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
-        problems->Add(Cat(name, ":", line), "",
-                      Cat("syntax error: control character 0x",
-                          std::string(absl::StrCat(absl::Hex(c, absl::kZeroPad2))),
-                          " (TOML allows only tab, CR and LF)"));
-        return;
-      }
-    }
+  if (std::string bad = LexicalProblem(text); !bad.empty()) {
+    problems->Add(Cat(name, ":", bad.substr(0, bad.find(' '))), "",
+                  bad.substr(bad.find(' ') + 1));
+    return;
   }
   toml::parse_result r = toml::parse(text, name);
   if (!r) {

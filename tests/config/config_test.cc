@@ -2,6 +2,7 @@
 // interface an operator sees.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 #include <string>
@@ -167,6 +168,10 @@ const BadConfig kBadConfigs[] = {
     {"include of a missing file", "include = \"/nonexistent/x.toml\"\n",
      "t.toml:1: include: no such file or directory (got \"/nonexistent/x.toml\", resolved to "
      "\"/nonexistent/x.toml\")"},
+    {"non-ASCII outside a string", "[operator]\ntime_zone = caf\xc3\xa9\n",
+     "t.toml:2: syntax error: non-ASCII character outside a string or comment"},
+    {"control character", "[rules]\n[\x01]\n",
+     "t.toml:2: syntax error: control character 0x01 (TOML allows only tab, CR and LF)"},
     {"rule path that does not exist", "[rules]\npaths = [\"/nonexistent/rules.cf\"]\n",
      "t.toml:2: rules.paths: no such file or directory (got \"/nonexistent/rules.cf\")"},
 };
@@ -192,6 +197,37 @@ TEST(ConfigTest, NastyInputsNeverCrash) {
       EXPECT_FALSE(c.status().message().empty()) << t;
     }
   }
+}
+
+// Inputs the fuzzer found crashing toml++ 3.3 (assertions, __builtin_unreachable) before
+// the lexical pre-check: each must now be a plain error.
+TEST(ConfigTest, FuzzerFindingsAreErrors) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(VETO_SOURCE_DIR "/tests/data/config")) {
+    if (!e.path().filename().string().starts_with("crash_")) continue;
+    ++n;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    absl::StatusOr<Config> c = ParseConfig(text, "c.toml");
+    ASSERT_FALSE(c.ok()) << e.path();
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_GE(n, 3);
+}
+
+TEST(ConfigTest, NonAsciiInStringsAndCommentsIsFine) {
+  absl::StatusOr<Config> c = ParseConfig(
+      "# caf\xc3\xa9 \xe2\x80\x94 comment\n[operator.email_actions]\nsubject_prefix = "
+      "\"[SP\xc3\x84M] \"\n'quoted' = 1\n",
+      "u.toml");
+  ASSERT_FALSE(c.ok());  // 'quoted' is an unknown key, but the file parsed
+  EXPECT_EQ(c.status().message(),
+            "u.toml:4: operator.email_actions.quoted: unknown key (expected one of flag_header, "
+            "redirect_to, reject_reply, report_header, score_header, subject_prefix, "
+            "tempfail_reply)");
+  c = ParseConfig("[operator.email_actions]\nsubject_prefix = '''[SP\xc3\x84M]'''\n", "u.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(*c->policy.operator_layer.email_actions.subject_prefix, "[SP\xc3\x84M]");
 }
 
 TEST(ConfigTest, ReadsPolicyKeys) {
