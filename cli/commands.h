@@ -14,6 +14,7 @@ int ScanCommand(const std::vector<std::string>& args);
 int CheckRulesCommand(const std::vector<std::string>& args);
 int CompileCommand(const std::vector<std::string>& args);
 int CheckConfigCommand(const std::vector<std::string>& args);
+int BenchCommand(const std::vector<std::string>& args);
 
 }  // namespace veto::cli
 

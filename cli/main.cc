@@ -19,6 +19,7 @@ constexpr char kUsage[] =
     "  check-rules  load and compile rule files, report every problem as file:line: RULE: ...\n"
     "  compile      compile the rules and print what was built\n"
     "  check-config load a configuration the way vetod does and report every problem\n"
+    "  bench        throughput, latency and stage shares of the pipeline over a corpus\n"
     "\n"
     "Run `veto COMMAND --help` for a command's options.\n"
     "  --version   print the version\n";
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   if (cmd == "check-rules") return veto::cli::CheckRulesCommand(args);
   if (cmd == "compile") return veto::cli::CompileCommand(args);
   if (cmd == "check-config") return veto::cli::CheckConfigCommand(args);
+  if (cmd == "bench") return veto::cli::BenchCommand(args);
   std::fprintf(stderr, "veto: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

@@ -105,14 +105,36 @@ absl::StatusOr<std::unique_ptr<Message>> Pipeline::ParseEmail(std::string_view r
   return email::ParseMessage(raw, config_.limits.parse);
 }
 
-Verdict Pipeline::Evaluate(const Message& m, Context* ctx, absl::Time now,
-                           const std::vector<Match>& extra) const {
+namespace {
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Verdict Pipeline::EvaluateTimed(const Message& m, Context* ctx, absl::Time now,
+                                StageTimes* times, const std::vector<Match>& extra) const {
   Verdict v;
   auto* c = static_cast<ContextImpl*>(ctx);
+  int64_t t0 = times != nullptr ? NowNs() : 0;
   rules_->Match(m, c->scratch.get(), &v.scores);
+  int64_t t1 = times != nullptr ? NowNs() : 0;
   for (const Match& e : extra) v.scores.Add(e);
+  int64_t t2 = times != nullptr ? NowNs() : 0;
   v.decision = policy_->Decide(m, v.scores, now);
+  if (times != nullptr) {
+    int64_t t3 = NowNs();
+    times->match_ns += t1 - t0;
+    times->classify_ns += t2 - t1;
+    times->policy_ns += t3 - t2;
+  }
   return v;
+}
+
+Verdict Pipeline::Evaluate(const Message& m, Context* ctx, absl::Time now,
+                           const std::vector<Match>& extra) const {
+  return EvaluateTimed(m, ctx, now, nullptr, extra);
 }
 
 }  // namespace veto::config
