@@ -356,29 +356,31 @@ void ReadChannel(Section& s, std::optional<Channel>* out) {
   *out = c == "sms" ? Channel::kSms : Channel::kEmail;
 }
 
+// The keys keyword and regex rules share (all but what they match: phrases / pattern).
+template <typename RuleSpec>
+void ReadRuleCommon(Section& k, RuleSpec* r) {
+  k.String("id", &r->id);
+  ReadField(k, &r->field);
+  ReadActionSpec(k, "action", &r->action);
+  k.Double("score", &r->score, -1e6, 1e6);
+  ReadChannel(k, &r->channel);
+}
+
 void ReadLayer(Section& s, policy::LayerSpec* out) {
   ReadIdentities(s, "allow", &out->allow);
   ReadIdentities(s, "deny", &out->deny);
   ReadChannelActions(s, "deny_action", &out->deny_action);
   for (Section& k : s.TableArray("keywords")) {
     policy::KeywordRuleSpec r;
-    k.String("id", &r.id);
+    ReadRuleCommon(k, &r);
     k.StringList("phrases", &r.phrases);
-    ReadField(k, &r.field);
-    ReadActionSpec(k, "action", &r.action);
-    k.Double("score", &r.score, -1e6, 1e6);
-    ReadChannel(k, &r.channel);
     k.Finish();
     out->keywords.push_back(std::move(r));
   }
   for (Section& k : s.TableArray("regexes")) {
     policy::RegexRuleSpec r;
-    k.String("id", &r.id);
+    ReadRuleCommon(k, &r);
     k.String("pattern", &r.pattern);
-    ReadField(k, &r.field);
-    ReadActionSpec(k, "action", &r.action);
-    k.Double("score", &r.score, -1e6, 1e6);
-    ReadChannel(k, &r.channel);
     k.Finish();
     out->regexes.push_back(std::move(r));
   }
