@@ -15,6 +15,9 @@ int CheckRulesCommand(const std::vector<std::string>& args);
 int CompileCommand(const std::vector<std::string>& args);
 int CheckConfigCommand(const std::vector<std::string>& args);
 int BenchCommand(const std::vector<std::string>& args);
+int TrainCommand(const std::vector<std::string>& args);
+int LearnCommand(const std::vector<std::string>& args);
+int EvalCommand(const std::vector<std::string>& args);
 
 }  // namespace veto::cli
 

@@ -20,6 +20,9 @@ constexpr char kUsage[] =
     "  compile      compile the rules and print what was built\n"
     "  check-config load a configuration the way vetod does and report every problem\n"
     "  bench        throughput, latency and stage shares of the pipeline over a corpus\n"
+    "  train        train a classifier (email or SMS) from labelled messages\n"
+    "  learn        add labelled messages to a classifier model (feedback loop)\n"
+    "  eval         measure a classifier (or k-fold cross-validate), alone and with the rules\n"
     "\n"
     "Run `veto COMMAND --help` for a command's options.\n"
     "  --version   print the version\n";
@@ -47,6 +50,9 @@ int main(int argc, char** argv) {
   if (cmd == "compile") return veto::cli::CompileCommand(args);
   if (cmd == "check-config") return veto::cli::CheckConfigCommand(args);
   if (cmd == "bench") return veto::cli::BenchCommand(args);
+  if (cmd == "train") return veto::cli::TrainCommand(args);
+  if (cmd == "learn") return veto::cli::LearnCommand(args);
+  if (cmd == "eval") return veto::cli::EvalCommand(args);
   std::fprintf(stderr, "veto: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

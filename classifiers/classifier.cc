@@ -1,0 +1,237 @@
+#include "classifiers/classifier.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "core/strings.h"
+
+namespace veto::classifiers {
+namespace {
+
+constexpr double kClip = 1e-6;  // combining: probabilities clipped to [kClip, 1 - kClip]
+
+double Logit(double p) {
+  p = std::clamp(p, kClip, 1 - kClip);
+  return std::log(p / (1 - p));
+}
+
+double Sigmoid(double z) {
+  z = std::clamp(z, -35.0, 35.0);
+  return 1.0 / (1.0 + std::exp(-z));
+}
+
+struct Scratch {
+  FeatureSet features;
+  std::vector<float> clues;  // clue strengths, for top-N selection
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+}  // namespace
+
+double Chi2Q(double x2, size_t half_dof) {
+  double m = x2 / 2.0;
+  double term = std::exp(-m);
+  double sum = term;
+  for (size_t i = 1; i < half_dof; ++i) {
+    term *= m / static_cast<double>(i);
+    sum += term;
+    if (term == 0 && i > m) break;  // the series has peaked and underflowed
+  }
+  return std::min(sum, 1.0);
+}
+
+absl::Status ClassifierOptions::Validate() const {
+  if (!id.empty()) {
+    bool ok = id.size() <= 64;
+    for (char c : id) {
+      ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.');
+    }
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          Cat("classifier: id: expected 1-64 of [A-Za-z0-9_.-] (got '", id.substr(0, 64), "')"));
+    }
+  }
+  if (score_points.empty()) {
+    return absl::InvalidArgumentError("classifier: score_points: expected at least one point");
+  }
+  for (size_t i = 0; i < score_points.size(); ++i) {
+    const ScorePoint& p = score_points[i];
+    if (!(p.probability >= 0 && p.probability <= 1)) {
+      return absl::InvalidArgumentError(Cat("classifier: score_points[", i,
+                                            "]: probability must be in [0, 1] (got ",
+                                            p.probability, ")"));
+    }
+    if (!std::isfinite(p.score)) {
+      return absl::InvalidArgumentError(Cat("classifier: score_points[", i, "]: score not finite"));
+    }
+    if (i > 0 && !(p.probability > score_points[i - 1].probability)) {
+      return absl::InvalidArgumentError(
+          Cat("classifier: score_points[", i,
+              "]: probabilities must increase strictly (got ", p.probability, " after ",
+              score_points[i - 1].probability, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Classifier::Classifier(const ModelData& model, const ClassifierOptions& options)
+    : id_(options.id.empty() ? model.name : options.id),
+      tokenizer_(model.tokenizer),
+      params_(model.params),
+      spam_messages_(model.spam_messages),
+      ham_messages_(model.ham_messages),
+      bias_(model.bias),
+      points_(options.score_points) {
+  const size_t space = size_t{1} << model.tokenizer.feature_bits;
+  ln_min_dev_ = static_cast<float>(std::log(0.5 + params_.nb_min_dev));
+  if (params_.kind != ModelKind::kLogistic) {
+    float ln_x = static_cast<float>(std::log(std::max(params_.nb_unknown, kClip)));
+    float ln_1mx = static_cast<float>(std::log(std::max(1 - params_.nb_unknown, kClip)));
+    nb_.assign(space, NbSlot{ln_x, ln_1mx});
+    const double nspam = std::max<double>(spam_messages_, 1);
+    const double nham = std::max<double>(ham_messages_, 1);
+    const double s = params_.nb_strength, x = params_.nb_unknown;
+    for (const FeatureEntry& e : model.entries) {
+      if (e.spam == 0 && e.ham == 0) continue;
+      double b = e.spam / nspam, g = e.ham / nham;
+      double pw = b / (b + g);
+      double n = static_cast<double>(e.spam) + e.ham;
+      double f = (s * x + n * pw) / (s + n);
+      f = std::clamp(f, kClip, 1 - kClip);
+      nb_[e.index] = {static_cast<float>(std::log(f)), static_cast<float>(std::log(1 - f))};
+    }
+  }
+  if (params_.kind != ModelKind::kNaiveBayes) {
+    weight_.assign(space, 0.0f);
+    for (const FeatureEntry& e : model.entries) weight_[e.index] = e.weight;
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const Classifier>> Classifier::Create(
+    const ModelData& model, const ClassifierOptions& options) {
+  absl::Status s = options.Validate();
+  if (!s.ok()) return s;
+  s = model.tokenizer.Validate();
+  if (!s.ok()) return s;
+  if (options.check_channel && options.channel != model.tokenizer.channel) {
+    return absl::FailedPreconditionError(
+        Cat("classifier: model '", model.name, "' was trained for ",
+            model.tokenizer.channel == Channel::kEmail ? "email" : "sms", ", not ",
+            options.channel == Channel::kEmail ? "email" : "sms"));
+  }
+  const uint32_t space = uint32_t{1} << model.tokenizer.feature_bits;
+  for (const FeatureEntry& e : model.entries) {
+    if (e.index >= space) return absl::InvalidArgumentError("classifier: feature out of range");
+  }
+  return std::shared_ptr<const Classifier>(new Classifier(model, options));
+}
+
+double Classifier::NaiveBayes(const std::vector<uint32_t>& features) const {
+  auto& clues = ThreadScratch().clues;
+  clues.clear();
+  double sum_ln_f = 0, sum_ln_1mf = 0;
+  for (uint32_t f : features) {
+    const NbSlot& s = nb_[f];
+    float strength = std::max(s.ln_f, s.ln_1mf);
+    if (strength > ln_min_dev_) {
+      clues.push_back(strength);
+      sum_ln_f += s.ln_f;
+      sum_ln_1mf += s.ln_1mf;
+    }
+  }
+  size_t n = clues.size();
+  if (n == 0) return 0.5;
+  if (n > params_.nb_max_tokens) {
+    sum_ln_f = sum_ln_1mf = 0;
+    // Keep the max_tokens strongest clues: find the cut-off strength, then sum the clues
+    // above it (ties at the cut-off included up to the limit).
+    size_t k = params_.nb_max_tokens;
+    std::nth_element(clues.begin(), clues.begin() + (k - 1), clues.end(),
+                     std::greater<float>());
+    float cut = clues[k - 1];
+    size_t above = 0;
+    for (size_t i = 0; i < n; ++i) above += clues[i] > cut;
+    size_t ties_left = k - above;
+    n = 0;
+    for (uint32_t f : features) {
+      const NbSlot& s = nb_[f];
+      float strength = std::max(s.ln_f, s.ln_1mf);
+      if (strength <= ln_min_dev_ || strength < cut) continue;
+      if (strength == cut) {
+        if (ties_left == 0) continue;
+        --ties_left;
+      }
+      sum_ln_f += s.ln_f;
+      sum_ln_1mf += s.ln_1mf;
+      ++n;
+    }
+  }
+  double spam = 1.0 - Chi2Q(-2.0 * sum_ln_1mf, n);
+  double ham = 1.0 - Chi2Q(-2.0 * sum_ln_f, n);
+  return (spam - ham + 1.0) / 2.0;
+}
+
+double Classifier::LogisticZ(const std::vector<uint32_t>& features) const {
+  double z = bias_;
+  const float* w = weight_.data();
+  for (uint32_t f : features) z += w[f];
+  return z;
+}
+
+double Classifier::Probability(const std::vector<uint32_t>& features) const {
+  switch (params_.kind) {
+    case ModelKind::kNaiveBayes:
+      return NaiveBayes(features);
+    case ModelKind::kLogistic:
+      return Sigmoid(LogisticZ(features));
+    case ModelKind::kCombined:
+      return Sigmoid(0.5 * (Logit(NaiveBayes(features)) + LogisticZ(features)));
+  }
+  return 0.5;
+}
+
+double Classifier::ScoreFor(double p) const {
+  if (p <= points_.front().probability) return points_.front().score;
+  for (size_t i = 1; i < points_.size(); ++i) {
+    const ScorePoint& a = points_[i - 1];
+    const ScorePoint& b = points_[i];
+    if (p <= b.probability) {
+      return a.score + (b.score - a.score) * (p - a.probability) / (b.probability - a.probability);
+    }
+  }
+  return points_.back().score;
+}
+
+Match Classifier::Classify(const Message& m) const {
+  Scratch& s = ThreadScratch();
+  tokenizer_.Tokenize(m, &s.features);
+  double p = Probability(s.features.features());
+  Match out;
+  out.id = id_;
+  out.kind = MatchKind::kClassifier;
+  out.probability = p;
+  out.score = ScoreFor(p);
+  out.count = 1;
+  out.hidden = false;
+  return out;
+}
+
+size_t Classifier::memory_bytes() const {
+  return sizeof(*this) + nb_.capacity() * sizeof(NbSlot) + weight_.capacity() * sizeof(float) +
+         points_.capacity() * sizeof(ScorePoint) + id_.capacity();
+}
+
+absl::StatusOr<std::shared_ptr<const Classifier>> LoadClassifier(
+    const std::string& path, const ClassifierOptions& options) {
+  absl::StatusOr<ModelData> model = ReadModelFile(path);
+  if (!model.ok()) return model.status();
+  return Classifier::Create(*model, options);
+}
+
+}  // namespace veto::classifiers

@@ -1,0 +1,116 @@
+// veto/classifiers/classifier.h — a trained model, loaded once, classifying messages.
+//
+// The classify stage of the pipeline (DESIGN.md §1, step 3): a normalised Message in, one
+// Match out (kind kClassifier, P(spam) in `probability`, a score from a configurable
+// probability -> score mapping) under the model's id, next to the rule hits.
+//
+//   ClassifierOptions opts;                          // defaults below; config/ fills it
+//   absl::StatusOr<std::shared_ptr<const Classifier>> c =
+//       LoadClassifier("classifiers/models/sms.model", opts);
+//   if (!c.ok()) ...                                 // clear error, e.g. damaged file
+//   Match m = (*c)->Classify(message);               // any thread, no locks
+//   scores.Add(m);
+//
+// Thread-safety: a Classifier is immutable after loading and shared by all threads
+// (std::shared_ptr<const Classifier>; a reload swaps the pointer). Classify keeps one small
+// reusable scratch per thread (thread_local), so the per-message path does not allocate once
+// a thread has warmed up.
+#ifndef VETO_CLASSIFIERS_CLASSIFIER_H_
+#define VETO_CLASSIFIERS_CLASSIFIER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "classifiers/model.h"
+#include "classifiers/tokenizer.h"
+#include "core/match.h"
+#include "core/message.h"
+
+namespace veto::classifiers {
+
+// One point of the probability -> score mapping.
+struct ScorePoint {
+  double probability = 0;  // in [0, 1]
+  double score = 0;
+};
+
+// How a loaded model reports. Plain data, every field has a default (config/ fills it from
+// TOML: e.g. [classifiers.email] id = "BAYES_EMAIL", score_points = [[0.0, -1.5], ...]).
+struct ClassifierOptions {
+  // The Match id. Empty (default): the name stored in the model file ("BAYES_EMAIL" for the
+  // bundled email model, "CLASSIFIER_SMS" for the SMS one).
+  std::string id;
+  // The score is linear between these points (sorted by strictly increasing probability;
+  // below the first / above the last point it is the first / last score). The default gives
+  // a ham bonus for confident ham, nothing around 0.5, and reaches the usual spam threshold
+  // of 5 at P(spam) >= 0.999, in the spirit of SpamAssassin's BAYES_00..BAYES_999 scores.
+  std::vector<ScorePoint> score_points = {{0.0, -1.5}, {0.1, -0.5}, {0.4, 0.0}, {0.6, 0.5},
+                                          {0.9, 2.0},  {0.99, 3.5}, {0.999, 5.0}};
+  // If set, loading fails unless the model was trained for this channel.
+  bool check_channel = false;
+  Channel channel = Channel::kEmail;
+
+  // InvalidArgument naming the problem (unsorted points, probability outside [0, 1], a
+  // non-finite score, an id that is not 1-64 of [A-Za-z0-9_.-]).
+  absl::Status Validate() const;
+};
+
+class Classifier {
+ public:
+  // Builds the lookup tables from `model` (validated by ParseModel or produced by Train).
+  static absl::StatusOr<std::shared_ptr<const Classifier>> Create(const ModelData& model,
+                                                                  const ClassifierOptions& options);
+
+  // P(spam) in [0, 1], the mapped score, under id(). `m` must be a normalised message of
+  // the model's channel (any channel works, but features then mean little).
+  Match Classify(const Message& m) const;
+
+  // P(spam) of a tokenised message (features from tokenizer()).
+  double Probability(const std::vector<uint32_t>& features) const;
+  // The score the mapping gives for a probability.
+  double ScoreFor(double probability) const;
+
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  std::string_view id() const { return id_; }
+  Channel channel() const { return tokenizer_.options().channel; }
+  ModelKind kind() const { return params_.kind; }
+  uint64_t spam_messages() const { return spam_messages_; }
+  uint64_t ham_messages() const { return ham_messages_; }
+  // Bytes of the in-memory tables.
+  size_t memory_bytes() const;
+
+ private:
+  Classifier(const ModelData& model, const ClassifierOptions& options);
+  double NaiveBayes(const std::vector<uint32_t>& features) const;
+  double LogisticZ(const std::vector<uint32_t>& features) const;
+
+  struct NbSlot {
+    float ln_f;    // ln f(w)
+    float ln_1mf;  // ln (1 - f(w))
+  };
+  std::string id_;
+  Tokenizer tokenizer_;
+  ModelParams params_;
+  uint64_t spam_messages_, ham_messages_;
+  double bias_;
+  float ln_min_dev_;  // ln(0.5 + min_dev): a token counts if either log is above it
+  std::vector<NbSlot> nb_;    // empty for kLogistic
+  std::vector<float> weight_;  // empty for kNaiveBayes
+  std::vector<ScorePoint> points_;
+};
+
+// Reads, validates and loads a model file. Errors: the file's (NotFound, ...), ParseModel's
+// (DataLoss for a damaged file, InvalidArgument for a mismatched one), options.Validate()'s,
+// FailedPrecondition for a channel mismatch.
+absl::StatusOr<std::shared_ptr<const Classifier>> LoadClassifier(const std::string& path,
+                                                                 const ClassifierOptions& options);
+
+// Chi-square survival function Q(x2 | 2*half_dof) for even degrees of freedom (SpamBayes).
+double Chi2Q(double x2, size_t half_dof);
+
+}  // namespace veto::classifiers
+
+#endif  // VETO_CLASSIFIERS_CLASSIFIER_H_

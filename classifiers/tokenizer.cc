@@ -1,0 +1,369 @@
+// Tokenisation is the hot path of the classify stage (the SMS goal is ~1 µs per message), so
+// it works on bytes of the already-normalised text, hashes tokens in place (no token strings
+// are built) and writes into a reusable FeatureSet. The only copies are into small stack
+// buffers (padded words for n-grams, de-leeted skeletons, lower-cased header values).
+#include "classifiers/tokenizer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "classifiers/hash.h"
+#include "core/strings.h"
+
+namespace veto::classifiers {
+namespace {
+
+constexpr size_t kMaxWordBytes = 40;  // longer runs are base64/junk: one "long" shape
+
+inline bool IsAsciiAlnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Length in bytes of a currency sign at p (£ ¥ € $), 0 if none.
+inline size_t CurrencyAt(const unsigned char* p, const unsigned char* end) {
+  if (*p == '$') return 1;
+  if (*p == 0xC2 && end - p >= 2 && (p[1] == 0xA3 || p[1] == 0xA5)) return 2;
+  if (*p == 0xE2 && end - p >= 3 && p[1] == 0x82 && p[2] == 0xAC) return 3;
+  return 0;
+}
+
+// Non-ASCII bytes are word bytes (letters of other scripts), except Latin-1 punctuation and
+// symbols (U+0080-U+00BF) and General Punctuation (U+2000-U+206F): those separate words.
+// Returns the length of the separator at p, or 0 if p starts a word byte.
+inline size_t NonWordAt(const unsigned char* p, const unsigned char* end) {
+  unsigned char c = *p;
+  if (c < 0x80) return IsAsciiAlnum(c) ? 0 : 1;
+  if (c == 0xC2 && end - p >= 2) return 2;
+  if (c == 0xE2 && end - p >= 3 && (p[1] == 0x80 || p[1] == 0x81)) return 3;
+  return 0;
+}
+
+inline bool IsHeaderWordByte(char c) {
+  return IsAsciiAlnum(static_cast<unsigned char>(c)) || c == '.' || c == '@' || c == '-' ||
+         c == '_' || static_cast<unsigned char>(c) >= 0x80;
+}
+
+inline char Deleet(char c) {
+  switch (c) {
+    case '0': return 'o';
+    case '1': return 'i';
+    case '3': return 'e';
+    case '4': return 'a';
+    case '5': return 's';
+    case '7': return 't';
+    default: return c;
+  }
+}
+
+size_t Log2Bucket(size_t n) {
+  size_t b = 0;
+  while (n > 1) {
+    n >>= 1;
+    ++b;
+  }
+  return b;
+}
+
+// Lower-cases ASCII of `s` into buf (at most cap bytes); returns the view.
+std::string_view LowerInto(std::string_view s, char* buf, size_t cap) {
+  size_t n = std::min(s.size(), cap);
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  }
+  return {buf, n};
+}
+
+}  // namespace
+
+absl::Status TokenizerOptions::Validate() const {
+  if (feature_bits < 10 || feature_bits > 24) {
+    return absl::InvalidArgumentError(
+        Cat("tokenizer: feature_bits must be 10..24 (got ", feature_bits, ")"));
+  }
+  if (char_ngram != 0 && (char_ngram < 2 || char_ngram > 8)) {
+    return absl::InvalidArgumentError(
+        Cat("tokenizer: char_ngram must be 0 or 2..8 (got ", char_ngram, ")"));
+  }
+  if (max_body_bytes == 0) {
+    return absl::InvalidArgumentError("tokenizer: max_body_bytes must be positive");
+  }
+  return absl::OkStatus();
+}
+
+void FeatureSet::Clear(size_t expected) {
+  features_.clear();
+  size_t want = 64;
+  while (want < expected * 2) want <<= 1;
+  if (table_.size() < want || table_.size() > 4 * want) {
+    table_.assign(want, 0);
+  } else {
+    std::fill(table_.begin(), table_.end(), 0);
+  }
+  mask_ = table_.size() - 1;
+}
+
+void FeatureSet::Grow() {
+  table_.assign(table_.size() * 2, 0);
+  mask_ = table_.size() - 1;
+  for (uint32_t f : features_) {
+    uint32_t key = f + 1;
+    size_t i = (key * 0x9E3779B1u) & mask_;
+    while (table_[i] != 0) i = (i + 1) & mask_;
+    table_[i] = key;
+  }
+}
+
+Tokenizer::Tokenizer(const TokenizerOptions& options) : options_(options) {}
+
+uint32_t Tokenizer::Feature(TokenKind kind, std::string_view token) const {
+  return FeatureIndex(TokenHash(kind, token), options_.feature_bits);
+}
+
+void Tokenizer::AddShape(std::string_view shape, FeatureSet* out) const {
+  out->Add(Feature(kShape, shape));
+}
+
+void Tokenizer::Tokenize(const Message& m, FeatureSet* out) const {
+  const uint32_t bits = options_.feature_bits;
+  std::string_view text = m.normalized_body;
+  if (text.size() > options_.max_body_bytes) text = text.substr(0, options_.max_body_bytes);
+  bool grams = options_.char_ngram != 0 && text.size() <= options_.char_ngram_max_bytes;
+  out->Clear(text.size() / (grams ? 1 : 3) + m.uris.size() * 2 + m.parts.size() * 3 + 32);
+
+  TokenizeText(text, grams, out);
+
+  // Shapes of the visible text: length, capitals, exclamation marks.
+  std::string_view body = m.body;
+  if (body.size() > options_.max_body_bytes) body = body.substr(0, options_.max_body_bytes);
+  size_t upper = 0, letters = 0, bangs = 0;
+  for (char c : body) {
+    upper += (c >= 'A' && c <= 'Z');
+    letters += (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    bangs += c == '!';
+  }
+  static const uint64_t kLen = TokenHash(kShape, "len"), kCaps = TokenHash(kShape, "caps"),
+                        kBang = TokenHash(kShape, "bang"), kUrls = TokenHash(kShape, "urls");
+  out->Add(FeatureIndex(CombineHash(kLen, Log2Bucket(body.size())), bits));
+  if (letters >= 10) {
+    double r = static_cast<double>(upper) / letters;
+    size_t b = r < 0.05 ? 0 : r < 0.15 ? 1 : r < 0.3 ? 2 : r < 0.6 ? 3 : 4;
+    out->Add(FeatureIndex(CombineHash(kCaps, b), bits));
+  }
+  out->Add(FeatureIndex(CombineHash(kBang, std::min<size_t>(bangs, 3)), bits));
+
+  // URLs.
+  size_t nuris = std::min<size_t>(m.uris.size(), 64);
+  out->Add(FeatureIndex(CombineHash(kUrls, std::min<size_t>(nuris, 4)), bits));
+  for (size_t i = 0; i < nuris; ++i) {
+    const Uri& u = m.uris[i];
+    if (!u.host.empty()) out->Add(Feature(kUrlHost, u.host));
+    if (!u.registered_domain.empty()) out->Add(Feature(kUrlDomain, u.registered_domain));
+    if (u.obfuscated) AddShape("url_obfuscated", out);
+    if (u.schemeless) AddShape("url_schemeless", out);
+  }
+
+  if (options_.channel == Channel::kEmail) TokenizeEmailStructure(m, out);
+}
+
+void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet* out) const {
+  const uint32_t bits = options_.feature_bits;
+  const uint32_t n_gram = options_.char_ngram;
+  const bool email = options_.channel == Channel::kEmail;
+  static const uint64_t kNum = TokenHash(kShape, "num"), kCurNum = TokenHash(kShape, "curnum"),
+                        kBigramSalt = TokenHash(kBigram, "");
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  bool subject_line = email;  // email: normalized_body starts with the Subject line
+  bool have_prev = false;
+  uint64_t prev = 0;
+  size_t phone_digits = 0;
+  bool phone_emitted = false;
+  bool after_currency = false;
+  char buf[kMaxWordBytes + 2];
+
+  while (p < end) {
+    unsigned char c = *p;
+    if (c == '\n') {
+      subject_line = false;
+      have_prev = false;
+      phone_digits = 0;
+      after_currency = false;
+      ++p;
+      continue;
+    }
+    if (size_t cur = CurrencyAt(p, end)) {
+      out->Add(Feature(kShape, std::string_view(reinterpret_cast<const char*>(p), cur)));
+      after_currency = true;
+      p += cur;
+      continue;
+    }
+    if (size_t sep = NonWordAt(p, end)) {
+      // Phone numbers: digit groups separated by these characters stay one run.
+      if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+' || c == '/')) {
+        phone_digits = 0;
+      }
+      if (c != ' ') after_currency = false;
+      p += sep;
+      continue;
+    }
+    // A word: word bytes, with single apostrophes inside.
+    const unsigned char* w = p;
+    size_t digits = 0;
+    while (p < end) {
+      if (*p == '\'' && p > w && p + 1 < end && NonWordAt(p + 1, end) == 0 &&
+          CurrencyAt(p + 1, end) == 0) {
+        ++p;
+        continue;
+      }
+      if (NonWordAt(p, end) != 0 || CurrencyAt(p, end) != 0) break;
+      digits += (*p >= '0' && *p <= '9');
+      ++p;
+    }
+    std::string_view word(reinterpret_cast<const char*>(w), p - w);
+    if (word.size() > kMaxWordBytes) {
+      AddShape("long_word", out);
+      have_prev = false;
+      phone_digits = 0;
+      after_currency = false;
+      continue;
+    }
+    if (digits == word.size()) {
+      out->Add(FeatureIndex(CombineHash(kNum, std::min<size_t>(digits, 16)), bits));
+      if (after_currency) {
+        out->Add(FeatureIndex(CombineHash(kCurNum, std::min<size_t>(digits, 8)), bits));
+      }
+      phone_digits += digits;
+      if (phone_digits >= 10 && !phone_emitted) {
+        AddShape("phone", out);
+        phone_emitted = true;
+      }
+      if ((digits == 5 || digits == 6) && phone_digits == digits) AddShape("short_code", out);
+    } else {
+      phone_digits = 0;
+      if (digits > 0) {
+        AddShape("letters_digits", out);
+        // De-leeted skeleton: "fr33" -> "free", counted as the word itself.
+        bool changed = false, still_digits = false;
+        for (size_t i = 0; i < word.size(); ++i) {
+          buf[i] = Deleet(word[i]);
+          changed |= buf[i] != word[i];
+          still_digits |= buf[i] >= '0' && buf[i] <= '9';
+        }
+        if (changed && !still_digits) out->Add(Feature(kWord, std::string_view(buf, word.size())));
+      }
+    }
+    after_currency = false;
+    uint64_t h = TokenHash(kWord, word);
+    out->Add(FeatureIndex(h, bits));
+    if (subject_line) out->Add(Feature(kSubjectWord, word));
+    if (options_.word_bigrams && have_prev) {
+      out->Add(FeatureIndex(CombineHash(prev ^ kBigramSalt, h), bits));
+    }
+    prev = h;
+    have_prev = true;
+    if (char_grams) {
+      buf[0] = ' ';
+      std::memcpy(buf + 1, word.data(), word.size());
+      buf[word.size() + 1] = ' ';
+      size_t len = word.size() + 2;
+      if (len <= n_gram) {
+        out->Add(Feature(kCharGram, std::string_view(buf, len)));
+      } else {
+        for (size_t i = 0; i + n_gram <= len; ++i) {
+          out->Add(Feature(kCharGram, std::string_view(buf + i, n_gram)));
+        }
+      }
+    }
+  }
+}
+
+void Tokenizer::TokenizeEmailStructure(const Message& m, FeatureSet* out) const {
+  const uint32_t bits = options_.feature_bits;
+  char buf[256];
+  // From domain, and its last two labels.
+  if (const Header* from = m.FirstHeader("From")) {
+    std::string_view v = from->value;
+    size_t at = v.rfind('@');
+    if (at != std::string_view::npos) {
+      std::string_view d = v.substr(at + 1);
+      size_t stop = d.find_first_of("> \t\"')");
+      if (stop != std::string_view::npos) d = d.substr(0, stop);
+      d = LowerInto(d, buf, sizeof buf);
+      out->Add(Feature(kFromDomain, d));
+      size_t dot = d.rfind('.');
+      if (dot != std::string_view::npos && dot > 0) {
+        size_t dot2 = d.rfind('.', dot - 1);
+        if (dot2 != std::string_view::npos) out->Add(Feature(kFromDomain, d.substr(dot2 + 1)));
+      }
+    } else {
+      AddShape("from_no_address", out);
+    }
+  } else {
+    AddShape("no_from", out);
+  }
+  // Mailer: the first word of X-Mailer or User-Agent.
+  const Header* mailer = m.FirstHeader("X-Mailer");
+  if (mailer == nullptr) mailer = m.FirstHeader("User-Agent");
+  if (mailer != nullptr) {
+    std::string_view v = StripWhitespace(mailer->value);
+    size_t stop = v.find_first_of(" /(;[");
+    if (stop != std::string_view::npos) v = v.substr(0, stop);
+    out->Add(Feature(kMailer, LowerInto(v, buf, sizeof buf)));
+  } else {
+    out->Add(Feature(kMailer, ""));
+  }
+  // MIME tree.
+  static const uint64_t kCharset = TokenHash(kMime, "charset"), kExt = TokenHash(kMime, "ext"),
+                        kParts = TokenHash(kMime, "parts"), kDepth = TokenHash(kMime, "depth"),
+                        kFlags = TokenHash(kFlag, "");
+  size_t nparts = std::min<size_t>(m.parts.size(), 64);
+  int depth = 0;
+  for (size_t i = 0; i < nparts; ++i) {
+    const MimePart& part = m.parts[i];
+    depth = std::max(depth, part.depth);
+    out->Add(Feature(kMime, part.content_type));
+    if (!part.charset.empty()) {
+      out->Add(FeatureIndex(CombineHash(kCharset, TokenHash(kMime, part.charset)), bits));
+    }
+    if (!part.filename.empty()) {
+      std::string_view f = part.filename;
+      size_t dot = f.rfind('.');
+      std::string_view ext = dot == std::string_view::npos ? "" : f.substr(dot + 1);
+      ext = LowerInto(ext, buf, 16);
+      out->Add(FeatureIndex(CombineHash(kExt, TokenHash(kMime, ext)), bits));
+    }
+  }
+  if (options_.header_words && !m.parts.empty()) {
+    size_t end = std::min<size_t>(m.parts[0].header_end, m.all_headers.size());
+    end = std::min<size_t>(end, 100);
+    for (size_t i = 0; i < end; ++i) {
+      const Header& h = m.all_headers[i];
+      std::string_view name = LowerInto(h.name, buf, 64);
+      uint64_t hn = TokenHash(kHeader, name);
+      out->Add(FeatureIndex(hn, bits));
+      if (name == "date" || name == "message-id") continue;
+      std::string_view v = h.value.substr(0, 512);
+      size_t pos = 0;
+      while (pos < v.size()) {
+        while (pos < v.size() && !IsHeaderWordByte(v[pos])) ++pos;
+        size_t b = pos;
+        while (pos < v.size() && IsHeaderWordByte(v[pos])) ++pos;
+        std::string_view w = v.substr(b, pos - b);
+        while (!w.empty() && (w.back() == '.' || w.back() == '-')) w.remove_suffix(1);
+        if (w.size() < 2 || w.size() > 40) continue;
+        w = LowerInto(w, buf + 64, 64);
+        out->Add(FeatureIndex(CombineHash(hn, TokenHash(kHeader, w)), bits));
+      }
+    }
+  }
+  out->Add(FeatureIndex(CombineHash(kParts, std::min<size_t>(m.parts.size(), 8)), bits));
+  out->Add(FeatureIndex(CombineHash(kDepth, std::min(depth, 4)), bits));
+  for (uint32_t f = 0; f < static_cast<uint32_t>(MessageFlag::kCount_); ++f) {
+    if (m.flags.Has(static_cast<MessageFlag>(f))) {
+      out->Add(FeatureIndex(CombineHash(kFlags, f), bits));
+    }
+  }
+}
+
+}  // namespace veto::classifiers

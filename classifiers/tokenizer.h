@@ -1,0 +1,134 @@
+// veto/classifiers/tokenizer.h — a normalised Message to a set of hashed feature indices.
+//
+// The first step of the classify stage (DESIGN.md §1, step 3). It reads the fields the
+// normaliser built (email/ or mobile/ + email::FinishPlainTextMessage), never raw bytes:
+//
+//   - words of `normalized_body` (already NFKC and case-folded by the normaliser), with
+//     apostrophes inside words kept ("don't");
+//   - word bigrams;
+//   - byte n-grams inside space-padded words, for short texts (SMS): robust to `fr33 c4sh`;
+//     mixed letter/digit words also emit their de-leeted skeleton ("fr33" -> "free");
+//   - number shapes (digit count), phone-number shapes (>= 10 digits, separators allowed),
+//     short-code shapes (5-6 digits), currency (£ $ € ¥ followed by a number);
+//   - length, capitals and '!' buckets of `body`;
+//   - URLs: host and registered domain of each Message::uris entry, obfuscation, count;
+//   - email only: From domain, Subject words (a separate namespace), mailer (X-Mailer /
+//     User-Agent), the MIME tree (content types, charsets, attachment extensions, part count,
+//     depth) and the normaliser's anomaly flags; with header_words (the email default), the
+//     name of every top-level header and the words of its value, as Bayesian mail filters do.
+//
+// Every token is hashed (classifiers/hash.h, deterministic) into 2^feature_bits buckets; the
+// result is a de-duplicated set (a word seen twice is one feature), in first-seen order.
+//
+//   Tokenizer tok(TokenizerOptions::Sms());
+//   FeatureSet features;                 // reuse per thread: no allocation once warm
+//   tok.Tokenize(message, &features);
+//   for (uint32_t f : features.features()) ...
+//
+// Thread-safety: a Tokenizer is immutable; a FeatureSet belongs to one thread.
+#ifndef VETO_CLASSIFIERS_TOKENIZER_H_
+#define VETO_CLASSIFIERS_TOKENIZER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/message.h"
+
+namespace veto::classifiers {
+
+// Token namespaces (part of the model format: changing one invalidates trained models).
+enum TokenKind : uint64_t {
+  kWord = 1,
+  kBigram,
+  kCharGram,
+  kShape,     // number/phone/currency/length/caps shapes
+  kUrlHost,
+  kUrlDomain,
+  kFromDomain,
+  kSubjectWord,
+  kMailer,
+  kMime,      // content types, charsets, attachment extensions, part counts
+  kFlag,      // normaliser anomaly flags
+  kHeader,    // header names present, and words of header values
+};
+
+struct TokenizerOptions {
+  Channel channel = Channel::kSms;
+  // Size of the feature space: 2^feature_bits buckets (10..24).
+  uint32_t feature_bits = 18;
+  bool word_bigrams = true;
+  // Byte n-gram length inside padded words (0: off), used when `normalized_body` is at most
+  // char_ngram_max_bytes long.
+  uint32_t char_ngram = 4;
+  uint32_t char_ngram_max_bytes = 1024;
+  // Only this much of `normalized_body` is tokenised (bounds the cost of huge messages).
+  uint32_t max_body_bytes = 64 * 1024;
+  // Email: also the name of every top-level header and the words of its value (Date and
+  // Message-ID values excepted), in a namespace per header name.
+  bool header_words = false;
+
+  static TokenizerOptions Sms() { return {}; }
+  static TokenizerOptions Email() {
+    TokenizerOptions o;
+    o.channel = Channel::kEmail;
+    o.feature_bits = 20;
+    o.char_ngram = 0;
+    o.header_words = true;
+    return o;
+  }
+  // InvalidArgument for values out of range.
+  absl::Status Validate() const;
+};
+
+// A de-duplicated set of feature indices; reusable scratch (keeps its capacity).
+class FeatureSet {
+ public:
+  void Clear(size_t expected);  // expected: a rough upper bound of Add calls
+  void Add(uint32_t feature) {
+    uint32_t key = feature + 1;
+    size_t i = (key * 0x9E3779B1u) & mask_;
+    while (table_[i] != 0) {
+      if (table_[i] == key) return;
+      i = (i + 1) & mask_;
+    }
+    table_[i] = key;
+    features_.push_back(feature);
+    if (features_.size() * 2 > mask_) Grow();
+  }
+  const std::vector<uint32_t>& features() const { return features_; }
+  size_t size() const { return features_.size(); }
+
+ private:
+  void Grow();
+  std::vector<uint32_t> features_;
+  std::vector<uint32_t> table_;  // feature + 1, 0 = empty
+  size_t mask_ = 0;
+};
+
+class Tokenizer {
+ public:
+  explicit Tokenizer(const TokenizerOptions& options);
+  const TokenizerOptions& options() const { return options_; }
+
+  // Replaces *out with the features of `message`. Never fails; cost is linear in the
+  // tokenised bytes (bounded by max_body_bytes) plus the number of URIs/parts/headers used.
+  void Tokenize(const Message& message, FeatureSet* out) const;
+
+  // The feature index of one token, for tests and tools.
+  uint32_t Feature(TokenKind kind, std::string_view token) const;
+
+ private:
+  void TokenizeText(std::string_view text, bool char_grams, FeatureSet* out) const;
+  void TokenizeEmailStructure(const Message& m, FeatureSet* out) const;
+  void AddShape(std::string_view shape, FeatureSet* out) const;
+
+  TokenizerOptions options_;
+};
+
+}  // namespace veto::classifiers
+
+#endif  // VETO_CLASSIFIERS_TOKENIZER_H_
