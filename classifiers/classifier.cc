@@ -23,7 +23,7 @@ double Sigmoid(double z) {
 
 struct Scratch {
   FeatureSet features;
-  std::vector<float> clues;  // clue strengths, for top-N selection
+  std::vector<int32_t> clues;  // clue strengths, for top-N selection
 };
 
 Scratch& ThreadScratch() {
@@ -89,27 +89,27 @@ Classifier::Classifier(const ModelData& model, const ClassifierOptions& options)
       bias_(model.bias),
       points_(options.score_points) {
   const size_t space = size_t{1} << model.tokenizer.feature_bits;
-  ln_min_dev_ = static_cast<float>(std::log(0.5 + params_.nb_min_dev));
-  if (params_.kind != ModelKind::kLogistic) {
-    float ln_x = static_cast<float>(std::log(std::max(params_.nb_unknown, kClip)));
-    float ln_1mx = static_cast<float>(std::log(std::max(1 - params_.nb_unknown, kClip)));
-    nb_.assign(space, NbSlot{ln_x, ln_1mx});
-    const double nspam = std::max<double>(spam_messages_, 1);
-    const double nham = std::max<double>(ham_messages_, 1);
-    const double s = params_.nb_strength, x = params_.nb_unknown;
-    for (const FeatureEntry& e : model.entries) {
-      if (e.spam == 0 && e.ham == 0) continue;
-      double b = e.spam / nspam, g = e.ham / nham;
-      double pw = b / (b + g);
-      double n = static_cast<double>(e.spam) + e.ham;
-      double f = (s * x + n * pw) / (s + n);
-      f = std::clamp(f, kClip, 1 - kClip);
-      nb_[e.index] = {static_cast<float>(std::log(f)), static_cast<float>(std::log(1 - f))};
-    }
-  }
-  if (params_.kind != ModelKind::kNaiveBayes) {
-    weight_.assign(space, 0.0f);
-    for (const FeatureEntry& e : model.entries) weight_[e.index] = e.weight;
+  auto q = [](double ln) {
+    return static_cast<int16_t>(std::clamp(std::lround(ln * kLnScale), -32000L, 0L));
+  };
+  ln_min_dev_q_ = q(std::log(0.5 + params_.nb_min_dev));
+  int16_t ln_x = q(std::log(std::max(params_.nb_unknown, kClip)));
+  int16_t ln_1mx = q(std::log(std::max(1 - params_.nb_unknown, kClip)));
+  slots_.assign(space, Slot{ln_x, ln_1mx, 0.0f});
+  const bool nb = params_.kind != ModelKind::kLogistic, lr = params_.kind != ModelKind::kNaiveBayes;
+  const double nspam = std::max<double>(spam_messages_, 1);
+  const double nham = std::max<double>(ham_messages_, 1);
+  const double s = params_.nb_strength, x = params_.nb_unknown;
+  for (const FeatureEntry& e : model.entries) {
+    Slot& slot = slots_[e.index];
+    if (lr) slot.weight = e.weight;
+    if (!nb || (e.spam == 0 && e.ham == 0)) continue;
+    double b = e.spam / nspam, g = e.ham / nham;
+    double pw = b / (b + g);
+    double n = static_cast<double>(e.spam) + e.ham;
+    double f = std::clamp((s * x + n * pw) / (s + n), kClip, 1 - kClip);
+    slot.ln_f = q(std::log(f));
+    slot.ln_1mf = q(std::log(1 - f));
   }
 }
 
@@ -133,54 +133,58 @@ absl::StatusOr<std::shared_ptr<const Classifier>> Classifier::Create(
 }
 
 double Classifier::NaiveBayes(const std::vector<uint32_t>& features) const {
-  auto& clues = ThreadScratch().clues;
-  clues.clear();
-  double sum_ln_f = 0, sum_ln_1mf = 0;
+  // Branch-free first pass, so the table loads of all features overlap.
+  int64_t sum_f = 0, sum_1mf = 0;
+  size_t n = 0;
+  const Slot* slots = slots_.data();
   for (uint32_t f : features) {
-    const NbSlot& s = nb_[f];
-    float strength = std::max(s.ln_f, s.ln_1mf);
-    if (strength > ln_min_dev_) {
-      clues.push_back(strength);
-      sum_ln_f += s.ln_f;
-      sum_ln_1mf += s.ln_1mf;
-    }
+    const Slot& s = slots[f];
+    int32_t strength = std::max(s.ln_f, s.ln_1mf);
+    int32_t mask = -static_cast<int32_t>(strength > ln_min_dev_q_);
+    sum_f += s.ln_f & mask;
+    sum_1mf += s.ln_1mf & mask;
+    n += mask & 1;
   }
-  size_t n = clues.size();
   if (n == 0) return 0.5;
   if (n > params_.nb_max_tokens) {
-    sum_ln_f = sum_ln_1mf = 0;
     // Keep the max_tokens strongest clues: find the cut-off strength, then sum the clues
     // above it (ties at the cut-off included up to the limit).
+    auto& clues = ThreadScratch().clues;
+    clues.clear();
+    for (uint32_t f : features) {
+      int32_t strength = std::max(slots[f].ln_f, slots[f].ln_1mf);
+      if (strength > ln_min_dev_q_) clues.push_back(strength);
+    }
     size_t k = params_.nb_max_tokens;
-    std::nth_element(clues.begin(), clues.begin() + (k - 1), clues.end(),
-                     std::greater<float>());
-    float cut = clues[k - 1];
+    std::nth_element(clues.begin(), clues.begin() + (k - 1), clues.end(), std::greater<int32_t>());
+    int32_t cut = clues[k - 1];
     size_t above = 0;
-    for (size_t i = 0; i < n; ++i) above += clues[i] > cut;
+    for (int32_t c : clues) above += c > cut;
     size_t ties_left = k - above;
+    sum_f = sum_1mf = 0;
     n = 0;
     for (uint32_t f : features) {
-      const NbSlot& s = nb_[f];
-      float strength = std::max(s.ln_f, s.ln_1mf);
-      if (strength <= ln_min_dev_ || strength < cut) continue;
+      const Slot& s = slots[f];
+      int32_t strength = std::max(s.ln_f, s.ln_1mf);
+      if (strength <= ln_min_dev_q_ || strength < cut) continue;
       if (strength == cut) {
         if (ties_left == 0) continue;
         --ties_left;
       }
-      sum_ln_f += s.ln_f;
-      sum_ln_1mf += s.ln_1mf;
+      sum_f += s.ln_f;
+      sum_1mf += s.ln_1mf;
       ++n;
     }
   }
-  double spam = 1.0 - Chi2Q(-2.0 * sum_ln_1mf, n);
-  double ham = 1.0 - Chi2Q(-2.0 * sum_ln_f, n);
+  double spam = 1.0 - Chi2Q(-2.0 * (sum_1mf / kLnScale), n);
+  double ham = 1.0 - Chi2Q(-2.0 * (sum_f / kLnScale), n);
   return (spam - ham + 1.0) / 2.0;
 }
 
 double Classifier::LogisticZ(const std::vector<uint32_t>& features) const {
   double z = bias_;
-  const float* w = weight_.data();
-  for (uint32_t f : features) z += w[f];
+  const Slot* slots = slots_.data();
+  for (uint32_t f : features) z += slots[f].weight;
   return z;
 }
 
@@ -223,7 +227,7 @@ Match Classifier::Classify(const Message& m) const {
 }
 
 size_t Classifier::memory_bytes() const {
-  return sizeof(*this) + nb_.capacity() * sizeof(NbSlot) + weight_.capacity() * sizeof(float) +
+  return sizeof(*this) + slots_.capacity() * sizeof(Slot) +
          points_.capacity() * sizeof(ScorePoint) + id_.capacity();
 }
 

@@ -18,6 +18,7 @@
 #ifndef VETO_CLASSIFIERS_CLASSIFIER_H_
 #define VETO_CLASSIFIERS_CLASSIFIER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -87,18 +88,21 @@ class Classifier {
   double NaiveBayes(const std::vector<uint32_t>& features) const;
   double LogisticZ(const std::vector<uint32_t>& features) const;
 
-  struct NbSlot {
-    float ln_f;    // ln f(w)
-    float ln_1mf;  // ln (1 - f(w))
+  // One slot per feature bucket, 8 bytes, so a feature costs one cache access for both
+  // models: Naive Bayes log-probabilities in fixed point (kLnScale units), logistic weight.
+  struct Slot {
+    int16_t ln_f;    // ln f(w) * kLnScale
+    int16_t ln_1mf;  // ln (1 - f(w)) * kLnScale
+    float weight;
   };
+  static constexpr double kLnScale = 2048;  // ln values down to ln(1e-6) = -13.8 fit int16
   std::string id_;
   Tokenizer tokenizer_;
   ModelParams params_;
   uint64_t spam_messages_, ham_messages_;
   double bias_;
-  float ln_min_dev_;  // ln(0.5 + min_dev): a token counts if either log is above it
-  std::vector<NbSlot> nb_;    // empty for kLogistic
-  std::vector<float> weight_;  // empty for kNaiveBayes
+  int32_t ln_min_dev_q_;  // ln(0.5 + min_dev) * kLnScale: a token counts if a log is above
+  std::vector<Slot> slots_;
   std::vector<ScorePoint> points_;
 };
 

@@ -49,6 +49,14 @@ inline uint64_t TokenHash(uint64_t prefix, std::string_view s) {
   return Mix64(h);
 }
 
+// Hash of a short byte string (1..8 bytes) read from `p`, which must have 8 readable bytes:
+// the character n-gram hot path. Differs from TokenHash; both are part of the model format.
+inline uint64_t ShortHash(uint64_t prefix, const char* p, size_t n) {
+  uint64_t v = Load64Le(reinterpret_cast<const unsigned char*>(p));
+  if (n < 8) v &= (uint64_t{1} << (8 * n)) - 1;
+  return Mix64((v ^ (prefix << 56) ^ (uint64_t{n} << 60)) * 0x9e3779b97f4a7c15ULL + prefix);
+}
+
 // Combines two hashes (word bigrams) order-dependently.
 inline uint64_t CombineHash(uint64_t a, uint64_t b) {
   return Mix64(a * 0x9e3779b97f4a7c15ULL + (b ^ (b >> 29)));

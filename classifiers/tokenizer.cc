@@ -180,7 +180,7 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
   size_t phone_digits = 0;
   bool phone_emitted = false;
   bool after_currency = false;
-  char buf[kMaxWordBytes + 2];
+  char buf[kMaxWordBytes + 2 + 8] = {};  // +8: ShortHash reads 8 bytes
 
   while (p < end) {
     unsigned char c = *p;
@@ -268,10 +268,10 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
       buf[word.size() + 1] = ' ';
       size_t len = word.size() + 2;
       if (len <= n_gram) {
-        out->Add(Feature(kCharGram, std::string_view(buf, len)));
+        out->Add(FeatureIndex(ShortHash(kCharGram, buf, len), bits));
       } else {
         for (size_t i = 0; i + n_gram <= len; ++i) {
-          out->Add(Feature(kCharGram, std::string_view(buf + i, n_gram)));
+          out->Add(FeatureIndex(ShortHash(kCharGram, buf + i, n_gram), bits));
         }
       }
     }

@@ -19,7 +19,7 @@ const char kTrainFlagsUsage[] =
     "                         email, combined for SMS)\n"
     "  --name ID              the id the model reports under (default BAYES_EMAIL /\n"
     "                         CLASSIFIER_SMS)\n"
-    "  --bits N               feature space 2^N (default 20 email, 18 SMS)\n"
+    "  --bits N               feature space 2^N (default 19 email, 17 SMS)\n"
     "  --epochs N             logistic-regression passes (default 10)\n"
     "  --no-bigrams           no word bigrams\n"
     "  --no-header-words      email: only From domain, mailer and MIME structure from the\n"
