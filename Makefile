@@ -30,7 +30,8 @@ build-asan:
 
 build-fuzz:
 	cmake --preset fuzz >/dev/null
-	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer rules_fuzzer config_fuzzer
+	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer rules_fuzzer config_fuzzer \
+	  classifier_model_fuzzer labelled_text_fuzzer
 
 test: deps
 	$(MAKE) build

@@ -1,0 +1,158 @@
+#include "classifiers/tokenizer.h"
+
+#include <algorithm>
+#include <string>
+
+#include "classifiers/hash.h"
+#include "gtest/gtest.h"
+#include "tests/classifiers/test_util.h"
+
+namespace veto::classifiers {
+namespace {
+
+using testing::Email;
+using testing::Sms;
+
+bool Has(const FeatureSet& fs, uint32_t f) {
+  return std::find(fs.features().begin(), fs.features().end(), f) != fs.features().end();
+}
+
+TEST(HashTest, PinnedValuesNeverChange) {
+  // The hash is part of the model format: a change here invalidates every trained model.
+  EXPECT_EQ(TokenHash(kWord, "free"), 0x293e5089334e0f13ULL) << std::hex << TokenHash(kWord, "free");
+  EXPECT_EQ(TokenHash(kWord, ""), 0x78a308ea3eda7e2fULL) << std::hex << TokenHash(kWord, "");
+  EXPECT_EQ(TokenHash(kWord, "a much longer token than eight bytes"), 0x6e7e672f0105451aULL)
+      << std::hex << TokenHash(kWord, "a much longer token than eight bytes");
+  char buf[16] = " free ";
+  EXPECT_EQ(ShortHash(kCharGram, buf, 4), 0x70f30ae4477e5af3ULL) << std::hex << ShortHash(kCharGram, buf, 4);
+}
+
+TEST(TokenizerTest, SameInputSameFeatures) {
+  Tokenizer tok(TokenizerOptions::Sms());
+  FeatureSet a, b;
+  tok.Tokenize(*Sms("WINNER!! Call 09061701461 to claim your £900 prize"), &a);
+  tok.Tokenize(*Sms("WINNER!! Call 09061701461 to claim your £900 prize"), &b);
+  EXPECT_EQ(a.features(), b.features());
+  EXPECT_GT(a.size(), 20u);
+}
+
+TEST(TokenizerTest, FeaturesAreDeduplicatedAndInRange) {
+  TokenizerOptions o = TokenizerOptions::Sms();
+  o.feature_bits = 12;
+  Tokenizer tok(o);
+  FeatureSet fs;
+  tok.Tokenize(*Sms("spam spam spam spam spam spam spam spam"), &fs);
+  std::vector<uint32_t> v = fs.features();
+  std::sort(v.begin(), v.end());
+  EXPECT_EQ(std::unique(v.begin(), v.end()), v.end());
+  for (uint32_t f : v) EXPECT_LT(f, 1u << 12);
+}
+
+TEST(TokenizerTest, WordsAreCaseFoldedByTheNormaliser) {
+  Tokenizer tok(TokenizerOptions::Sms());
+  FeatureSet fs;
+  tok.Tokenize(*Sms("FREE Entry"), &fs);
+  EXPECT_TRUE(Has(fs, tok.Feature(kWord, "free")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kWord, "entry")));
+}
+
+TEST(TokenizerTest, LeetWordsAlsoGiveTheirSkeleton) {
+  Tokenizer tok(TokenizerOptions::Sms());
+  FeatureSet fs;
+  tok.Tokenize(*Sms("fr33 c4sh"), &fs);
+  EXPECT_TRUE(Has(fs, tok.Feature(kWord, "free")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kWord, "cash")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kWord, "fr33")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kShape, "letters_digits")));
+}
+
+TEST(TokenizerTest, ApostrophesStayInsideWords) {
+  Tokenizer tok(TokenizerOptions::Sms());
+  FeatureSet fs;
+  tok.Tokenize(*Sms("don't"), &fs);
+  EXPECT_TRUE(Has(fs, tok.Feature(kWord, "don't")));
+}
+
+TEST(TokenizerTest, PhoneShortCodeAndCurrencyShapes) {
+  Tokenizer tok(TokenizerOptions::Sms());
+  FeatureSet fs;
+  tok.Tokenize(*Sms("call 0800 123 4567 or text WIN to 87121 for £250"), &fs);
+  EXPECT_TRUE(Has(fs, tok.Feature(kShape, "phone")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kShape, "short_code")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kShape, "£")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kWord, "87121")));
+  FeatureSet plain;
+  tok.Tokenize(*Sms("see you at 5 tomorrow"), &plain);
+  EXPECT_FALSE(Has(plain, tok.Feature(kShape, "phone")));
+  EXPECT_FALSE(Has(plain, tok.Feature(kShape, "short_code")));
+}
+
+TEST(TokenizerTest, CharGramsOnlyForShortTexts) {
+  TokenizerOptions o = TokenizerOptions::Sms();
+  o.char_ngram_max_bytes = 64;
+  Tokenizer tok(o);
+  FeatureSet short_fs, long_fs;
+  tok.Tokenize(*Sms("prize"), &short_fs);
+  // " prize " -> " pri", "priz", "rize", "ize ": 4 grams, word, shapes.
+  char buf[16] = " prize ";
+  uint32_t gram = FeatureIndex(ShortHash(kCharGram, buf + 1, 4), o.feature_bits);
+  EXPECT_TRUE(Has(short_fs, gram));
+  tok.Tokenize(*Sms(std::string(100, 'x') + " prize"), &long_fs);
+  EXPECT_FALSE(Has(long_fs, gram));
+}
+
+TEST(TokenizerTest, UrlHostAndDomain) {
+  Tokenizer tok(TokenizerOptions::Sms());
+  FeatureSet fs;
+  tok.Tokenize(*Sms("claim at http://win.example.co.uk/x now"), &fs);
+  EXPECT_TRUE(Has(fs, tok.Feature(kUrlHost, "win.example.co.uk")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kUrlDomain, "example.co.uk")));
+}
+
+TEST(TokenizerTest, EmailHeaderTokens) {
+  Tokenizer tok(TokenizerOptions::Email());
+  FeatureSet fs;
+  tok.Tokenize(*Email("From: Bob <bob@mail.Example.com>\nSubject: Cheap meds\nX-Mailer: "
+                      "Foo/1.2\nContent-Type: text/html; charset=utf-8\n\n<p>hello there</p>\n"),
+               &fs);
+  EXPECT_TRUE(Has(fs, tok.Feature(kFromDomain, "mail.example.com")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kFromDomain, "example.com")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kSubjectWord, "cheap")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kMailer, "foo")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kMime, "text/html")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kWord, "hello")));
+  EXPECT_TRUE(Has(fs, tok.Feature(kHeader, "x-mailer")));
+}
+
+TEST(TokenizerTest, HostileInputIsBounded) {
+  TokenizerOptions o = TokenizerOptions::Email();
+  o.max_body_bytes = 4096;
+  Tokenizer tok(o);
+  FeatureSet fs;
+  std::string body;
+  for (int i = 0; i < 100000; ++i) body.append("w").append(std::to_string(i)).append(" ");
+  tok.Tokenize(*Email("Subject: x\n\n" + body), &fs);
+  EXPECT_LT(fs.size(), 4096u);
+  std::string junk(70000, '\xff');
+  junk += std::string(5000, 'a');
+  tok.Tokenize(*Email("Subject: \xc2\n\n" + junk), &fs);
+  EXPECT_GT(fs.size(), 0u);
+  tok.Tokenize(Message(), &fs);  // an empty message
+  EXPECT_GT(fs.size(), 0u);      // shapes only
+}
+
+TEST(TokenizerOptionsTest, Validate) {
+  TokenizerOptions o;
+  EXPECT_TRUE(o.Validate().ok());
+  o.feature_bits = 30;
+  EXPECT_EQ(o.Validate().code(), absl::StatusCode::kInvalidArgument);
+  o = TokenizerOptions();
+  o.char_ngram = 1;
+  EXPECT_FALSE(o.Validate().ok());
+  o = TokenizerOptions();
+  o.max_body_bytes = 0;
+  EXPECT_FALSE(o.Validate().ok());
+}
+
+}  // namespace
+}  // namespace veto::classifiers
