@@ -45,11 +45,12 @@ struct ClassifierOptions {
   // bundled email model, "CLASSIFIER_SMS" for the SMS one).
   std::string id;
   // The score is linear between these points (sorted by strictly increasing probability;
-  // below the first / above the last point it is the first / last score). The default gives
-  // a ham bonus for confident ham, nothing around 0.5, and reaches the usual spam threshold
-  // of 5 at P(spam) >= 0.999, in the spirit of SpamAssassin's BAYES_00..BAYES_999 scores.
-  std::vector<ScorePoint> score_points = {{0.0, -1.5}, {0.1, -0.5}, {0.4, 0.0}, {0.6, 0.5},
-                                          {0.9, 2.0},  {0.99, 3.5}, {0.999, 5.0}};
+  // below the first / above the last point it is the first / last score). The default is
+  // the log-odds ln(p / (1 - p)) on the spam side (2.2 at 0.9, 4.6 at 0.99, 6.9 at 0.999 and
+  // above) and half of it on the ham side (at most -3.5), so the classifier's evidence adds
+  // to rule scores in log-odds units while a confident "ham" cannot cancel strong rule hits.
+  std::vector<ScorePoint> score_points = {{0.001, -3.5}, {0.01, -2.3}, {0.1, -1.1}, {0.5, 0.0},
+                                          {0.9, 2.2},    {0.99, 4.6},  {0.999, 6.9}};
   // If set, loading fails unless the model was trained for this channel.
   bool check_channel = false;
   Channel channel = Channel::kEmail;
@@ -85,7 +86,8 @@ class Classifier {
 
  private:
   Classifier(const ModelData& model, const ClassifierOptions& options);
-  double NaiveBayes(const std::vector<uint32_t>& features) const;
+  // P(spam) by Naive Bayes; also the logistic sum into *z when z is not null.
+  double NaiveBayes(const std::vector<uint32_t>& features, double* z) const;
   double LogisticZ(const std::vector<uint32_t>& features) const;
 
   // One slot per feature bucket, 8 bytes, so a feature costs one cache access for both

@@ -101,7 +101,7 @@ TEST(ClassifierTest, ScoreMappingAndId) {
   EXPECT_EQ(c->Classify(*Sms("hello")).id, "MY_SMS_MODEL");
 }
 
-TEST(ClassifierTest, DefaultMappingIsMonotoneAndReachesFive) {
+TEST(ClassifierTest, DefaultMappingIsMonotoneLogOdds) {
   ClassifierOptions o;
   ASSERT_TRUE(o.Validate().ok());
   auto c = TrainSmall(ModelKind::kCombined);
@@ -111,9 +111,10 @@ TEST(ClassifierTest, DefaultMappingIsMonotoneAndReachesFive) {
     EXPECT_GE(s, prev);
     prev = s;
   }
-  EXPECT_LT(c->ScoreFor(0.0), 0);
-  EXPECT_DOUBLE_EQ(c->ScoreFor(0.5), 0.25);
-  EXPECT_DOUBLE_EQ(c->ScoreFor(0.9995), 5.0);
+  EXPECT_DOUBLE_EQ(c->ScoreFor(0.0), -3.5);
+  EXPECT_DOUBLE_EQ(c->ScoreFor(0.5), 0.0);
+  EXPECT_DOUBLE_EQ(c->ScoreFor(0.99), 4.6);
+  EXPECT_DOUBLE_EQ(c->ScoreFor(0.9995), 6.9);
 }
 
 TEST(ClassifierOptionsTest, BadOptions) {
