@@ -13,6 +13,8 @@
 #include "cli/classifier_input.h"
 #include "cli/commands.h"
 #include "cli/rule_options.h"
+#include "config/config.h"
+#include "config/pipeline.h"
 #include "core/strings.h"
 #include "rules/engine.h"
 #include "rules/loader.h"
@@ -175,16 +177,19 @@ int EvalCommand(const std::vector<std::string>& args) {
   std::shared_ptr<const rules::CompiledRules> compiled;
   std::unique_ptr<rules::MatchScratch> scratch;
   if (with_rules) {
+    absl::StatusOr<config::Config> cfg = ro.Load();
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "veto eval: invalid configuration:\n%s\n",
+                   std::string(cfg.status().message()).c_str());
+      return 1;
+    }
     rules::RuleSet set;
-    absl::Status s = rules::LoadRules(ro.AllPaths(), rules::LoadOptions{}, &set);
+    absl::Status s = rules::LoadRules(config::RulePaths(cfg->rules), rules::LoadOptions{}, &set);
     if (!s.ok()) {
       std::fprintf(stderr, "veto eval: %s\n", std::string(s.message()).c_str());
       return 1;
     }
-    rules::EngineOptions eo;
-    eo.score_set = ro.score_set;
-    eo.cache_dir = ro.cache_dir;
-    auto c = rules::CompiledRules::Compile(set, eo);
+    auto c = rules::CompiledRules::Compile(set, config::EngineOptionsFor(cfg->rules));
     if (!c.ok()) {
       std::fprintf(stderr, "veto eval: cannot compile rules: %s\n",
                    std::string(c.status().message()).c_str());
