@@ -5,6 +5,7 @@
 #include "classifiers/tokenizer.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "classifiers/hash.h"
@@ -37,6 +38,20 @@ inline size_t NonWordAt(const unsigned char* p, const unsigned char* end) {
   if (c == 0xE2 && end - p >= 3 && (p[1] == 0x80 || p[1] == 0x81)) return 3;
   return 0;
 }
+
+// Byte classes for the word scanner: ASCII letters and digits, UTF-8 continuation bytes and
+// lead bytes other than 0xC2 / 0xE2 are plain word bytes (no lookahead needed); digits are
+// counted. Everything else goes through NonWordAt / CurrencyAt.
+constexpr uint8_t kPlainWordByte = 2, kDigitByte = 1;
+constexpr auto kByteClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    bool plain = alnum || (c >= 0x80 && c != 0xC2 && c != 0xE2);
+    t[c] = static_cast<uint8_t>((plain ? kPlainWordByte : 0) | (c >= '0' && c <= '9' ? kDigitByte : 0));
+  }
+  return t;
+}();
 
 inline bool IsHeaderWordByte(char c) {
   return IsAsciiAlnum(static_cast<unsigned char>(c)) || c == '.' || c == '@' || c == '-' ||
@@ -211,14 +226,19 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
     const unsigned char* w = p;
     size_t digits = 0;
     while (p < end) {
+      uint8_t cls = kByteClass[*p];
+      if (cls & kPlainWordByte) {  // the common case: no lookahead needed
+        digits += cls & kDigitByte;
+        ++p;
+        continue;
+      }
       if (*p == '\'' && p > w && p + 1 < end && NonWordAt(p + 1, end) == 0 &&
           CurrencyAt(p + 1, end) == 0) {
         ++p;
         continue;
       }
       if (NonWordAt(p, end) != 0 || CurrencyAt(p, end) != 0) break;
-      digits += (*p >= '0' && *p <= '9');
-      ++p;
+      ++p;  // a non-ASCII lead byte that starts a letter
     }
     std::string_view word(reinterpret_cast<const char*>(w), p - w);
     if (word.size() > kMaxWordBytes) {
