@@ -76,8 +76,8 @@ void PrintBlock(const char* title, const std::vector<ScoredLabel>& s, double thr
 
 int EvalCommand(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::printf("%s%s\nRule options (--with-rules):\n%s", kUsage, kTrainFlagsUsage,
-                kRuleOptionsUsage);
+    std::fprintf(args.empty() ? stderr : stdout, "%s%s\nRule options (--with-rules):\n%s", kUsage,
+                 kTrainFlagsUsage, kRuleOptionsUsage);
     return args.empty() ? 2 : 0;
   }
   Channel channel;
@@ -107,7 +107,8 @@ int EvalCommand(const std::vector<std::string>& args) {
         return 2;
       }
     } else if (a == "--help" || a == "-h") {
-      std::printf("%s%s", kUsage, kTrainFlagsUsage);
+      std::printf("%s%s\nRule options (--with-rules):\n%s", kUsage, kTrainFlagsUsage,
+                  kRuleOptionsUsage);
       return 0;
     } else if (a == "--ham" && has_value && channel == Channel::kEmail) {
       ham.push_back(args[++i]);

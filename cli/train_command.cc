@@ -59,7 +59,7 @@ void PrintModelSummary(const classifiers::ModelData& m, const std::string& path,
 
 int TrainCommand(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::printf("%s%s", kTrainUsage, kTrainFlagsUsage);
+    std::fprintf(args.empty() ? stderr : stdout, "%s%s", kTrainUsage, kTrainFlagsUsage);
     return args.empty() ? 2 : 0;
   }
   Channel channel;
