@@ -52,6 +52,15 @@ double Chi2Q(double x2, size_t half_dof) {
   return std::min(sum, 1.0);
 }
 
+std::vector<ScorePoint> ClassifierOptions::ScaledScorePoints(double spam_score,
+                                                             double ham_score) {
+  std::vector<ScorePoint> points = ClassifierOptions().score_points;
+  double spam_scale = spam_score == 0 ? 1 : spam_score / points.back().score;
+  double ham_scale = ham_score == 0 ? 1 : ham_score / points.front().score;
+  for (ScorePoint& p : points) p.score *= p.score > 0 ? spam_scale : ham_scale;
+  return points;
+}
+
 absl::Status ClassifierOptions::Validate() const {
   if (!id.empty()) {
     bool ok = id.size() <= 64;

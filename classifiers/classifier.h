@@ -55,6 +55,11 @@ struct ClassifierOptions {
   bool check_channel = false;
   Channel channel = Channel::kEmail;
 
+  // The default mapping's shape scaled so that P(spam) >= 0.999 scores `spam_score` and
+  // P(spam) <= 0.001 scores `ham_score` (config/'s [classifiers.*] spam_score / ham_score);
+  // 0 keeps that side's default (6.9 / -3.5).
+  static std::vector<ScorePoint> ScaledScorePoints(double spam_score, double ham_score);
+
   // InvalidArgument naming the problem (unsorted points, probability outside [0, 1], a
   // non-finite score, an id that is not 1-64 of [A-Za-z0-9_.-]).
   absl::Status Validate() const;

@@ -117,6 +117,19 @@ TEST(ClassifierTest, DefaultMappingIsMonotoneLogOdds) {
   EXPECT_DOUBLE_EQ(c->ScoreFor(0.9995), 6.9);
 }
 
+TEST(ClassifierOptionsTest, ScaledScorePoints) {
+  auto same = ClassifierOptions::ScaledScorePoints(0, 0);
+  ASSERT_EQ(same.size(), ClassifierOptions().score_points.size());
+  EXPECT_DOUBLE_EQ(same.back().score, 6.9);
+  auto scaled = ClassifierOptions::ScaledScorePoints(3.5, -1.0);
+  EXPECT_DOUBLE_EQ(scaled.back().score, 3.5);
+  EXPECT_DOUBLE_EQ(scaled.front().score, -1.0);
+  EXPECT_DOUBLE_EQ(scaled[3].score, 0.0);  // P = 0.5 stays neutral
+  ClassifierOptions o;
+  o.score_points = scaled;
+  EXPECT_TRUE(o.Validate().ok());
+}
+
 TEST(ClassifierOptionsTest, BadOptions) {
   struct Case {
     const char* what;
