@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
+#include "classifiers/classifier.h"
 #include "config/paths.h"
 #include "core/strings.h"
 #include "email/parser.h"
@@ -37,7 +39,42 @@ rules::EngineOptions EngineOptionsFor(const RulesConfig& rules) {
   return eo;
 }
 
-struct Pipeline::Impl {};
+struct Pipeline::Impl {
+  // Indexed by Channel (kEmail, kSms); null when off or absent.
+  std::shared_ptr<const classifiers::Classifier> classifier[2];
+};
+
+namespace {
+
+// Loads the channel's model: the configured file (an error if it cannot be used), else the
+// bundled one (skipped with a note if it is missing, so veto runs without models too).
+absl::Status LoadChannelClassifier(const ClassifierConfig& cc, Channel channel,
+                                   std::shared_ptr<const classifiers::Classifier>* out,
+                                   BuildReport* r) {
+  const char* key = channel == Channel::kEmail ? "classifiers.email" : "classifiers.sms";
+  if (!cc.enabled) return absl::OkStatus();
+  std::string path = cc.model;
+  bool bundled = path.empty();
+  if (bundled) {
+    path = DefaultModelsDir() + (channel == Channel::kEmail ? "/email.model" : "/sms.model");
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      r->notes.push_back(Cat(key, ": no bundled model at ", path, "; classifier off"));
+      return absl::OkStatus();
+    }
+  }
+  classifiers::ClassifierOptions o;
+  o.id = cc.id;
+  o.score_points = classifiers::ClassifierOptions::ScaledScorePoints(cc.spam_score, cc.ham_score);
+  o.check_channel = true;
+  o.channel = channel;
+  auto c = classifiers::LoadClassifier(path, o);
+  if (!c.ok()) return absl::InvalidArgumentError(Cat(key, ".model: ", c.status().message()));
+  *out = *std::move(c);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 Pipeline::Pipeline() = default;
 Pipeline::~Pipeline() = default;
@@ -87,8 +124,13 @@ absl::StatusOr<std::shared_ptr<const Pipeline>> Pipeline::Build(const Config& co
   if (!policy.ok()) return policy.status();
   p->policy_ = *std::move(policy);
 
-  if (config.email_classifier.enabled || config.sms_classifier.enabled) {
-    r.notes.push_back("classifiers: no classifier stage in this build; rules and policy only");
+  for (Channel ch : {Channel::kEmail, Channel::kSms}) {
+    const ClassifierConfig& cc =
+        ch == Channel::kEmail ? config.email_classifier : config.sms_classifier;
+    if (absl::Status s = LoadChannelClassifier(cc, ch, &p->impl_->classifier[static_cast<int>(ch)], &r);
+        !s.ok()) {
+      return s;
+    }
   }
   r.build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -120,6 +162,9 @@ Verdict Pipeline::EvaluateTimed(const Message& m, Context* ctx, absl::Time now,
   int64_t t0 = times != nullptr ? NowNs() : 0;
   rules_->Match(m, c->scratch.get(), &v.scores);
   int64_t t1 = times != nullptr ? NowNs() : 0;
+  if (const auto& c = impl_->classifier[static_cast<int>(m.channel)]) {
+    v.scores.Add(c->Classify(m));
+  }
   for (const Match& e : extra) v.scores.Add(e);
   int64_t t2 = times != nullptr ? NowNs() : 0;
   v.decision = policy_->Decide(m, v.scores, now);

@@ -13,8 +13,9 @@ namespace {
 constexpr char kRules[] = VETO_SOURCE_DIR "/tests/data/config/test_rules.cf";
 
 std::shared_ptr<const Pipeline> Build(const std::string& extra_toml) {
+  // Classifiers off: these tests check rules → policy with exact scores.
   std::string toml = Cat("[rules]\ndefault_rules = false\ncache_dir = \"none\"\npaths = [\"",
-                         kRules, "\"]\n", extra_toml);
+                         kRules, "\"]\n[classifiers.email]\nenabled = false\n", extra_toml);
   absl::StatusOr<Config> c = ParseConfig(toml, "pipeline_test.toml");
   EXPECT_TRUE(c.ok()) << c.status();
   if (!c.ok()) return nullptr;
@@ -109,6 +110,41 @@ TEST(PipelineTest, OperatorDenyListAndExtraEvidence) {
   v = p->Evaluate(**m, ctx.get(), absl::Now(), extra);
   EXPECT_DOUBLE_EQ(v.scores.total, 16);
   EXPECT_EQ(v.decision.action, Action::kReject);
+}
+
+// With the bundled email model on, its evidence joins the rule hits under the model's id.
+TEST(PipelineTest, ClassifierEvidenceIsAdded) {
+  absl::StatusOr<Config> c = ParseConfig(
+      Cat("[rules]\ndefault_rules = false\ncache_dir = \"none\"\npaths = [\"", kRules, "\"]\n"),
+      "c.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  BuildReport report;
+  auto p = Pipeline::Build(*c, &report);
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto ctx = (*p)->NewContext();
+  auto m = (*p)->ParseEmail(Mail("special offer", "get FREE MONEY now, click here to claim"));
+  ASSERT_TRUE(m.ok());
+  Verdict v = (*p)->Evaluate(**m, ctx.get(), absl::Now());
+  const Match* model = nullptr;
+  double rules = 0;
+  for (const Match& x : v.scores.matches) {
+    if (x.kind == MatchKind::kClassifier) model = &x;
+    if (x.kind == MatchKind::kRule) rules += x.score;
+  }
+  ASSERT_NE(model, nullptr) << policy::DecisionToJson(v.decision);
+  EXPECT_EQ(model->id, "BAYES_EMAIL");
+  EXPECT_GE(model->probability, 0.0);
+  EXPECT_LE(model->probability, 1.0);
+  EXPECT_DOUBLE_EQ(v.scores.total, rules + model->score);
+}
+
+TEST(PipelineTest, MissingConfiguredModelFailsTheBuild) {
+  absl::StatusOr<Config> c = ParseConfig("[rules]\ndefault_rules = false\n", "x.toml");
+  ASSERT_TRUE(c.ok());
+  c->sms_classifier.model = "/nonexistent/sms.model";
+  auto p = Pipeline::Build(*c);
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("classifiers.sms.model: "), std::string::npos) << p.status();
 }
 
 TEST(PipelineTest, BadSubscriberFileFailsTheBuild) {
