@@ -1,0 +1,387 @@
+#include "daemon/milter.h"
+
+#include <arpa/inet.h>
+#include <libmilter/mfapi.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/strings.h"
+#include "daemon/log.h"
+#include "daemon/session.h"
+
+namespace veto::daemon {
+namespace {
+
+MilterRuntime* g_rt = nullptr;
+
+constexpr unsigned long kAllActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT |
+                                      SMFIF_DELRCPT | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
+
+// Steps we never answer with anything but "continue": the MTA need not wait for a reply.
+constexpr unsigned long kNoReplySteps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+                                        SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH;
+
+struct Connection {
+  explicit Connection(std::shared_ptr<const Snapshot> s)
+      : snapshot(std::move(s)), session(snapshot ? snapshot->daemon().max_message_bytes : 0) {}
+
+  // The snapshot at connect time: the size cap and the negotiated actions follow it for the
+  // whole connection; each message's scan pins the newest snapshot itself.
+  std::shared_ptr<const Snapshot> snapshot;
+  Session session;
+  unsigned long actions = 0;   // negotiated SMFIF_*
+  unsigned long protocol = 0;  // negotiated SMFIP_*
+  bool skip_sent = false;
+};
+
+Connection* Conn(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
+
+std::string Macro(SMFICTX* ctx, const char* name) {
+  const char* v = smfi_getsymval(ctx, const_cast<char*>(name));
+  return v != nullptr ? std::string(v) : std::string();
+}
+
+sfsistat Continue(Connection* c, unsigned long no_reply_flag) {
+  return c != nullptr && (c->protocol & no_reply_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+// A connection whose negotiate step did not run (an MTA on protocol < 6 skips it).
+Connection* EnsureConn(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  if (c != nullptr) return c;
+  if (g_rt == nullptr) return nullptr;
+  c = new Connection(g_rt->snapshots->Get());
+  if (c->snapshot == nullptr || smfi_setpriv(ctx, c) != MI_SUCCESS) {
+    delete c;
+    return nullptr;
+  }
+  c->actions = kAllActions & ~SMFIF_SETSYMLIST;
+  g_rt->metrics->ConnectionOpened();
+  return c;
+}
+
+sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long, unsigned long,
+                     unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
+                     unsigned long* pf3) {
+  Connection* c = EnsureConn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  c->actions = MilterActionFlags(c->snapshot->possible_actions) & f0;
+  if (f0 & SMFIF_SETSYMLIST) c->actions |= SMFIF_SETSYMLIST;
+  c->protocol = f1 & (kNoReplySteps | SMFIP_SKIP | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+  // Steps we do not use; offered only by MTAs that support not sending them.
+  *pf0 = c->actions;
+  *pf1 = c->protocol;
+  *pf2 = 0;
+  *pf3 = 0;
+  if (c->actions & SMFIF_SETSYMLIST) {
+    smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("j _ {daemon_name} {client_addr}"));
+    smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>("i {auth_authen}"));
+    smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i"));
+    smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
+  }
+  return SMFIS_CONTINUE;
+}
+
+sfsistat OnConnect(SMFICTX* ctx, char* hostname, struct sockaddr* addr) {
+  Connection* c = EnsureConn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  char ip[INET6_ADDRSTRLEN] = "";
+  if (addr != nullptr && addr->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(addr)->sin_addr, ip, sizeof(ip));
+  } else if (addr != nullptr && addr->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(addr)->sin6_addr, ip, sizeof(ip));
+  }
+  std::string client_ip = ip;
+  if (client_ip.empty()) client_ip = Macro(ctx, "{client_addr}");
+  c->session.Connect(hostname != nullptr ? hostname : "", client_ip);
+  c->session.SetMtaName(Macro(ctx, "j"));
+  c->session.SetDaemonName(Macro(ctx, "{daemon_name}"));
+  return Continue(c, SMFIP_NR_CONN);
+}
+
+sfsistat OnHelo(SMFICTX* ctx, char* helo) {
+  Connection* c = Conn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  c->session.Helo(helo != nullptr ? helo : "");
+  return Continue(c, SMFIP_NR_HELO);
+}
+
+sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
+  Connection* c = Conn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  c->session.StartMessage(argv != nullptr && argv[0] != nullptr ? argv[0] : "");
+  c->skip_sent = false;
+  c->session.SetQueueId(Macro(ctx, "i"));
+  c->session.SetAuthUser(Macro(ctx, "{auth_authen}"));
+  return Continue(c, SMFIP_NR_MAIL);
+}
+
+sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
+  Connection* c = Conn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  if (argv != nullptr && argv[0] != nullptr) c->session.AddRecipient(argv[0]);
+  if (c->session.envelope().queue_id.empty()) c->session.SetQueueId(Macro(ctx, "i"));
+  return Continue(c, SMFIP_NR_RCPT);
+}
+
+sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
+  Connection* c = Conn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  c->session.AddHeader(name != nullptr ? name : "", value != nullptr ? value : "");
+  return Continue(c, SMFIP_NR_HDR);
+}
+
+sfsistat OnEoh(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  c->session.EndOfHeaders();
+  return Continue(c, SMFIP_NR_EOH);
+}
+
+sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
+  Connection* c = Conn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  const bool kept = c->session.AddBody(
+      std::string_view(reinterpret_cast<const char*>(data), data != nullptr ? len : 0));
+  if (!kept && (c->protocol & SMFIP_SKIP)) {
+    // Over the cap: nothing more of this body is needed.
+    c->skip_sent = true;
+    return SMFIS_SKIP;
+  }
+  return SMFIS_CONTINUE;
+}
+
+// Carries out a plan. Returns false if an smfi_* call failed (logged, counted).
+bool Apply(SMFICTX* ctx, Connection* c, const MilterPlan& plan, std::string* failed) {
+  bool ok = true;
+  auto check = [&](int rc, const MilterOp& op) {
+    if (rc == MI_SUCCESS) return;
+    ok = false;
+    if (!failed->empty()) failed->append(",");
+    failed->append(MilterOpKindName(op.kind));
+  };
+  for (const MilterOp& op : plan.ops) {
+    char* name = const_cast<char*>(op.name.c_str());
+    char* value = const_cast<char*>(op.value.c_str());
+    switch (op.kind) {
+      case MilterOp::Kind::kDeleteHeader:
+        if (c->actions & SMFIF_CHGHDRS) check(smfi_chgheader(ctx, name, op.index, nullptr), op);
+        break;
+      case MilterOp::Kind::kChangeHeader:
+        check(smfi_chgheader(ctx, name, op.index, value), op);
+        break;
+      case MilterOp::Kind::kAddHeader:
+        check(smfi_addheader(ctx, name, value), op);
+        break;
+      case MilterOp::Kind::kDeleteRcpt:
+        check(smfi_delrcpt(ctx, value), op);
+        break;
+      case MilterOp::Kind::kAddRcpt:
+        check(smfi_addrcpt(ctx, value), op);
+        break;
+      case MilterOp::Kind::kQuarantine:
+        check(smfi_quarantine(ctx, value), op);
+        break;
+    }
+  }
+  return ok;
+}
+
+sfsistat Disposition2Sfsistat(Disposition d) {
+  switch (d) {
+    case Disposition::kContinue:
+      return SMFIS_CONTINUE;
+    case Disposition::kReject:
+      return SMFIS_REJECT;
+    case Disposition::kTempfail:
+      return SMFIS_TEMPFAIL;
+    case Disposition::kDiscard:
+      return SMFIS_DISCARD;
+  }
+  return SMFIS_TEMPFAIL;
+}
+
+// setreply's text goes through a printf-like expansion in some MTAs: '%' doubled.
+std::string EscapePercent(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    out.push_back(ch);
+    if (ch == '%') out.push_back('%');
+  }
+  return out;
+}
+
+std::string FormatMs(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", seconds * 1e3);
+  return buf;
+}
+
+std::string FormatScore(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", s);
+  return buf;
+}
+
+sfsistat OnEom(SMFICTX* ctx) {
+  const auto start = std::chrono::steady_clock::now();
+  Connection* c = Conn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  Session& s = c->session;
+  if (s.envelope().queue_id.empty()) s.SetQueueId(Macro(ctx, "i"));
+  std::shared_ptr<const Snapshot> snap = g_rt->snapshots->Get();
+  const config::DaemonConfig& dc = snap->daemon();
+  const bool fail_tempfail = dc.fail_mode != "accept";
+
+  MilterPlan plan;
+  std::string outcome;  // what the log says besides the action
+  ScanResult scanned;
+  bool have_scan = false;
+  if (s.oversize()) {
+    g_rt->metrics->CountOversize();
+    const bool tempfail = dc.oversize_action == "tempfail";
+    plan = PlanUnscanned(tempfail, {"452", "4.3.4", "Message too large to scan, try again later"},
+                         dc.oversize_header,
+                         Cat("skipped, message over ", dc.max_message_bytes, " bytes"),
+                         s.headers(), snap->plan_options);
+    outcome = Cat(" unscanned=oversize bytes=", s.message_bytes());
+  } else {
+    ScanRequest req;
+    req.raw = s.TakeRaw();
+    req.envelope = s.envelope();
+    req.raw_rcpts = s.raw_rcpts();
+    req.headers = s.headers();
+    const int64_t timeout_ms = snap->pipeline->config().limits.scan_timeout_ms;
+    absl::StatusOr<ScanResult> r =
+        g_rt->scanner->Scan(std::move(req), absl::Milliseconds(timeout_ms > 0 ? timeout_ms : 10000));
+    if (r.ok()) {
+      scanned = *std::move(r);
+      have_scan = true;
+      plan = scanned.plan;
+    } else {
+      ErrorKind kind = ErrorKind::kInternal;
+      switch (r.status().code()) {
+        case absl::StatusCode::kDeadlineExceeded:
+          kind = ErrorKind::kTimeout;
+          break;
+        case absl::StatusCode::kResourceExhausted:
+          kind = ErrorKind::kOverload;
+          break;
+        case absl::StatusCode::kInvalidArgument:
+          kind = ErrorKind::kParse;
+          break;
+        default:
+          break;
+      }
+      g_rt->metrics->CountError(kind);
+      g_rt->metrics->CountFailMode(fail_tempfail);
+      plan = PlanUnscanned(fail_tempfail, kDefaultTempfailReply,
+                           snap->plan_options.status_header,
+                           Cat("unscanned, ", ErrorKindName(kind), ", fail mode accept"),
+                           s.headers(), snap->plan_options);
+      outcome = Cat(" fail_mode=", fail_tempfail ? "tempfail" : "accept", " error=",
+                    ErrorKindName(kind), " (", r.status().message(), ")");
+    }
+  }
+
+  sfsistat rc = Disposition2Sfsistat(plan.disposition);
+  if (plan.disposition == Disposition::kReject || plan.disposition == Disposition::kTempfail) {
+    std::string text = EscapePercent(plan.text);
+    if (smfi_setreply(ctx, const_cast<char*>(plan.code.c_str()),
+                      plan.enhanced_code.empty() ? nullptr
+                                                 : const_cast<char*>(plan.enhanced_code.c_str()),
+                      const_cast<char*>(text.c_str())) != MI_SUCCESS) {
+      g_rt->metrics->CountError(ErrorKind::kMilter);
+      outcome += " setreply=failed";
+    }
+  } else if (plan.disposition == Disposition::kContinue) {
+    std::string failed;
+    if (!Apply(ctx, c, plan, &failed)) {
+      // An edit the MTA refused (e.g. an action this connection did not negotiate because a
+      // reload added it): the verdict stands, the failure is logged and counted.
+      g_rt->metrics->CountError(ErrorKind::kMilter);
+      outcome += Cat(" failed_edits=", failed);
+    }
+  }
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  g_rt->metrics->CountMessage(plan.action, seconds, scanned.rules,
+                              static_cast<int>(std::hash<std::thread::id>()(std::this_thread::get_id())));
+  // The one line per message.
+  std::string rules;
+  for (size_t i = 0; i < scanned.rules.size() && i < 5; ++i) {
+    rules += Cat(i == 0 ? "" : ",", scanned.rules[i], "(", FormatScore(scanned.rule_scores[i]), ")");
+  }
+  const Envelope& e = s.envelope();
+  Log::Info(Cat("qid=", e.queue_id.empty() ? "-" : e.queue_id, " client=",
+                e.client_ip.empty() ? "-" : e.client_ip, " from=<", e.mail_from, "> rcpts=",
+                e.rcpt_to.size(), " action=", ActionName(plan.action),
+                have_scan ? Cat(" score=", FormatScore(scanned.score), " rules=",
+                                rules.empty() ? "-" : rules, " by=", scanned.decided_by)
+                          : std::string(),
+                outcome, " ms=", FormatMs(seconds)));
+  s.EndMessage();
+  return rc;
+}
+
+sfsistat OnAbort(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  if (c != nullptr) c->session.EndMessage();
+  return SMFIS_CONTINUE;
+}
+
+sfsistat OnClose(SMFICTX* ctx) {
+  Connection* c = Conn(ctx);
+  if (c != nullptr) {
+    smfi_setpriv(ctx, nullptr);
+    delete c;
+    g_rt->metrics->ConnectionClosed();
+  }
+  return SMFIS_CONTINUE;
+}
+
+}  // namespace
+
+unsigned long MilterActionFlags(uint32_t possible) {
+  auto has = [&](Action a) { return (possible >> static_cast<unsigned>(a)) & 1u; };
+  // Headers: the status header on every message, forged copies removed.
+  unsigned long f = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+  if (has(Action::kReject) || has(Action::kDiscard) || has(Action::kRedirect)) f |= SMFIF_DELRCPT;
+  if (has(Action::kRedirect)) f |= SMFIF_ADDRCPT;
+  if (has(Action::kQuarantine)) f |= SMFIF_QUARANTINE;
+  return f;
+}
+
+absl::Status RegisterMilter(MilterRuntime* runtime) {
+  g_rt = runtime;
+  static char name[] = "veto";
+  struct smfiDesc desc = {};
+  desc.xxfi_name = name;
+  desc.xxfi_version = SMFI_VERSION;
+  desc.xxfi_flags = kAllActions;
+  desc.xxfi_connect = OnConnect;
+  desc.xxfi_helo = OnHelo;
+  desc.xxfi_envfrom = OnEnvFrom;
+  desc.xxfi_envrcpt = OnEnvRcpt;
+  desc.xxfi_header = OnHeader;
+  desc.xxfi_eoh = OnEoh;
+  desc.xxfi_body = OnBody;
+  desc.xxfi_eom = OnEom;
+  desc.xxfi_abort = OnAbort;
+  desc.xxfi_close = OnClose;
+  desc.xxfi_unknown = nullptr;
+  desc.xxfi_data = nullptr;
+  desc.xxfi_negotiate = OnNegotiate;
+  if (smfi_register(desc) != MI_SUCCESS) return absl::InternalError("smfi_register failed");
+  return absl::OkStatus();
+}
+
+}  // namespace veto::daemon

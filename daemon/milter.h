@@ -1,0 +1,46 @@
+// veto/daemon/milter.h — the libmilter adapter: the only code in veto that calls smfi_*.
+//
+// One Connection (a Session plus what was negotiated) per SMTP connection, kept with
+// smfi_setpriv. The callback sequence libmilter drives, and what each step does here:
+//
+//   negotiate ─ pick SMFIF_* actions the configured policy can use, SMFIP_NR_* (no replies
+//   │           for steps we never refuse: fewer round trips), SMFIP_SKIP, macro lists
+//   connect ─── client address/name, macros j, {daemon_name}, {client_addr}
+//   helo ────── HELO name
+//   ┌▶ envfrom ─ new message: MAIL FROM, macros i, {auth_authen}
+//   │  envrcpt ─ recipients (macro i, for Postfix)
+//   │  header ── buffered (size cap), kept for forged-header removal
+//   │  eoh
+//   │  body ──── buffered up to the cap; past it SMFIS_SKIP (MTA stops sending)
+//   │  eom ───── Scanner::Scan with the deadline → MilterPlan → smfi_* calls, one log line
+//   └─ abort ─── message forgotten, connection kept
+//      close ─── Connection freed
+//
+// Thread-safety: libmilter calls a connection's callbacks one at a time, connections on
+// separate threads; the shared parts (Scanner, SnapshotHolder, Metrics, Log) are thread-safe.
+#ifndef VETO_DAEMON_MILTER_H_
+#define VETO_DAEMON_MILTER_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "daemon/metrics.h"
+#include "daemon/scanner.h"
+
+namespace veto::daemon {
+
+struct MilterRuntime {
+  const SnapshotHolder* snapshots = nullptr;
+  Scanner* scanner = nullptr;
+  Metrics* metrics = nullptr;
+};
+
+// smfi_register with veto's callbacks; `runtime` must outlive smfi_main. Call once.
+absl::Status RegisterMilter(MilterRuntime* runtime);
+
+// The SMFIF_* flags a snapshot's possible actions need (see action_plan.h).
+unsigned long MilterActionFlags(uint32_t possible_actions);
+
+}  // namespace veto::daemon
+
+#endif  // VETO_DAEMON_MILTER_H_
