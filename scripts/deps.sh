@@ -8,6 +8,7 @@ PACKAGES=(
   libhyperscan-dev libre2-dev libpcre2-dev libabsl-dev libtomlplusplus-dev
   libpsl-dev libutf8proc-dev libidn2-dev libarchive-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev tzdata python3
+  libmilter-dev libcpp-httplib-dev postfix swaks miltertest debootstrap iproute2
 )
 
 missing=()
@@ -31,6 +32,9 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix (the daemon's end-to-end tests run a private instance): install it without a system
+# configuration and without starting anything.
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 # An empty package cache (fresh machine) needs one update before install can find anything.
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
