@@ -1,0 +1,190 @@
+-- miltertest cases against a running vetod started with vetod_test.toml.
+--   miltertest -s cases.lua -D sock=inet:PORT@127.0.0.1
+-- Prints "ok CASE" per case; on the first failure prints "FAIL CASE: why" and exits non-zero
+-- (miltertest does not print error() messages itself).
+
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+function fail(case, why)
+  mt.echo("FAIL " .. case .. ": " .. why)
+  error(why)
+end
+
+function check(case, cond, why)
+  if not cond then fail(case, why) end
+end
+
+-- One message on a new connection (or on `conn` if given). Returns the connection.
+function send(case, msg, conn)
+  if conn == nil then
+    conn = mt.connect(sock, 20, 0.25)
+    check(case, conn ~= nil, "connect to " .. sock)
+    check(case, mt.negotiate(conn, nil, nil, nil) == nil, "negotiate")
+    check(case, mt.macro(conn, SMFIC_CONNECT, "j", "mta.test", "{daemon_name}", "smtpd") == nil,
+          "macro")
+    check(case, mt.conninfo(conn, "client.test", "192.0.2.10") == nil, "conninfo")
+    check(case, mt.helo(conn, "client.test") == nil, "helo")
+  end
+  check(case, mt.macro(conn, SMFIC_MAIL, "i", msg.qid or "QID1", "{auth_authen}", "") == nil,
+        "macro mail")
+  check(case, mt.mailfrom(conn, msg.from or "<sender@example.org>") == nil, "mailfrom")
+  for _, r in ipairs(msg.rcpts or {"<user@example.test>"}) do
+    check(case, mt.rcptto(conn, r) == nil, "rcptto " .. r)
+  end
+  for _, h in ipairs(msg.headers or {}) do
+    check(case, mt.header(conn, h[1], h[2]) == nil, "header " .. h[1])
+  end
+  check(case, mt.eoh(conn) == nil, "eoh")
+  for _, b in ipairs(msg.body) do
+    check(case, mt.bodystring(conn, b) == nil, "body")
+  end
+  check(case, mt.eom(conn) == nil, "eom")
+  return conn
+end
+
+function std_headers(subject)
+  return {{"From", "Sender <sender@example.org>"}, {"To", "user@example.test"},
+          {"Date", "Fri, 27 Nov 2026 10:00:00 +0000"}, {"Message-ID", "<m1@example.org>"},
+          {"Subject", subject}}
+end
+
+function continued(conn)
+  local r = mt.getreply(conn)
+  return r == SMFIR_CONTINUE or r == SMFIR_ACCEPT
+end
+
+cases = {}
+
+cases.ham = function(c)
+  local h = std_headers("lunch on friday")
+  table.insert(h, {"X-Spam-Flag", "YES"})  -- forged: must be removed
+  local conn = send(c, {headers = h, body = {"Shall we meet at noon?\r\n"}})
+  check(c, continued(conn), "not accepted (reply " .. mt.getreply(conn) .. ")")
+  check(c, mt.eom_check(conn, MT_HDRADD, "X-Veto"), "no X-Veto header added")
+  check(c, string.find(mt.getheader(conn, "X-Veto", 0) or "", "^accept, score=") ~= nil,
+        "X-Veto value: " .. tostring(mt.getheader(conn, "X-Veto", 0)))
+  check(c, mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Flag"), "forged X-Spam-Flag not deleted")
+  check(c, not mt.eom_check(conn, MT_HDRADD, "X-Spam-Flag"), "ham got X-Spam-Flag")
+  mt.disconnect(conn)
+end
+
+cases.tag = function(c)
+  local conn = send(c, {headers = {{"From", "x@example.org"}, {"Subject", "offer"}}, body = {
+      "get free cash here. order now! limited time offer, risk-free, click here\r\n",
+      "make money from home, cheap viagra, send to my bitcoin wallet\r\n"}})
+  check(c, continued(conn), "not accepted (reply " .. mt.getreply(conn) .. ")")
+  check(c, mt.eom_check(conn, MT_HDRADD, "X-Spam-Flag", "YES"), "no X-Spam-Flag: YES")
+  check(c, mt.eom_check(conn, MT_HDRADD, "X-Spam-Score"), "no X-Spam-Score")
+  check(c, mt.eom_check(conn, MT_HDRADD, "X-Spam-Report"), "no X-Spam-Report")
+  check(c, string.find(mt.getheader(conn, "X-Veto", 0) or "", "^tag, score=") ~= nil,
+        "X-Veto value: " .. tostring(mt.getheader(conn, "X-Veto", 0)))
+  mt.disconnect(conn)
+end
+
+cases.reject = function(c)
+  local conn = send(c, {headers = std_headers("test"), body = {GTUBE .. "\r\n"}})
+  check(c, mt.getreply(conn) == SMFIR_REPLYCODE, "reply " .. mt.getreply(conn))
+  local text = reject_text or "veto test: rejected as spam"
+  check(c, mt.eom_check(conn, MT_SMTPREPLY, "554", "5.7.1", text),
+        "not the configured reply (" .. text .. ")")
+  mt.disconnect(conn)
+end
+
+cases.tempfail = function(c)
+  local conn = send(c, {headers = std_headers("t"), body = {"veto-test-tempfail\r\n"}})
+  check(c, mt.getreply(conn) == SMFIR_REPLYCODE, "reply " .. mt.getreply(conn))
+  check(c, mt.eom_check(conn, MT_SMTPREPLY, "451", "4.7.1", "veto test: try again later"),
+        "not the configured 4xx")
+  mt.disconnect(conn)
+end
+
+cases.discard = function(c)
+  local conn = send(c, {headers = std_headers("d"), body = {"veto-test-discard\r\n"}})
+  check(c, mt.getreply(conn) == SMFIR_DISCARD, "reply " .. mt.getreply(conn))
+  mt.disconnect(conn)
+end
+
+cases.quarantine = function(c)
+  local conn = send(c, {headers = std_headers("q"), body = {"veto-test-quarantine\r\n"}})
+  check(c, continued(conn), "reply " .. mt.getreply(conn))
+  check(c, mt.eom_check(conn, MT_QUARANTINE), "not quarantined")
+  check(c, mt.eom_check(conn, MT_HDRADD, "X-Spam-Flag", "YES"), "no X-Spam-Flag")
+  mt.disconnect(conn)
+end
+
+cases.subject = function(c)
+  local conn = send(c, {headers = std_headers("hello there"), body = {"veto-test-subject\r\n"}})
+  check(c, continued(conn), "reply " .. mt.getreply(conn))
+  check(c, mt.eom_check(conn, MT_HDRCHANGE, "Subject", "[SPAM] hello there"),
+        "Subject not rewritten")
+  mt.disconnect(conn)
+end
+
+cases.redirect = function(c)
+  local conn = send(c, {headers = std_headers("r"), body = {"veto-test-redirect\r\n"}})
+  check(c, continued(conn), "reply " .. mt.getreply(conn))
+  check(c, mt.eom_check(conn, MT_RCPTDELETE, "<user@example.test>"), "recipient not deleted")
+  check(c, mt.eom_check(conn, MT_RCPTADD, "<spam@example.test>"), "spam mailbox not added")
+  mt.disconnect(conn)
+end
+
+cases.sizecap = function(c)
+  -- GTUBE first: were the message scanned, it would be rejected.
+  local body = {GTUBE .. "\r\n"}
+  local line = string.rep("x", 998) .. "\r\n"
+  for i = 1, 80 do table.insert(body, line) end  -- 80 KB > max_message_bytes (64 KB)
+  local conn = send(c, {headers = std_headers("big"), body = body})
+  check(c, continued(conn), "reply " .. mt.getreply(conn))
+  check(c, mt.eom_check(conn, MT_HDRADD, "X-Veto-Skipped"), "no X-Veto-Skipped header")
+  mt.disconnect(conn)
+end
+
+cases.recipients_disagree = function(c)
+  -- strict.test rejects from score 5 (tenant), example.test only tags.
+  local conn = send(c, {rcpts = {"<user@example.test>", "<boss@strict.test>"},
+      headers = {{"From", "x@example.org"}, {"Subject", "offer"}}, body = {
+      "get free cash here. order now! limited time offer, risk-free, click here\r\n",
+      "make money from home, cheap viagra, send to my bitcoin wallet\r\n"}})
+  check(c, continued(conn), "reply " .. mt.getreply(conn))
+  check(c, mt.eom_check(conn, MT_RCPTDELETE, "<boss@strict.test>"), "strict rcpt not deleted")
+  check(c, not mt.eom_check(conn, MT_RCPTDELETE, "<user@example.test>"), "wrong rcpt deleted")
+  check(c, mt.eom_check(conn, MT_HDRADD, "X-Spam-Flag", "YES"), "kept copy not tagged")
+  mt.disconnect(conn)
+end
+
+cases.two_messages = function(c)
+  -- A reject, then a ham on the same connection: the session starts clean.
+  local conn = send(c, {headers = std_headers("one"), body = {GTUBE .. "\r\n"}})
+  check(c, mt.getreply(conn) == SMFIR_REPLYCODE, "first: reply " .. mt.getreply(conn))
+  send(c, {qid = "QID2", headers = std_headers("two"), body = {"just a note\r\n"}}, conn)
+  check(c, continued(conn), "second: reply " .. mt.getreply(conn))
+  check(c, string.find(mt.getheader(conn, "X-Veto", 0) or "", "^accept") ~= nil,
+        "second: X-Veto " .. tostring(mt.getheader(conn, "X-Veto", 0)))
+  mt.disconnect(conn)
+end
+
+cases.abort = function(c)
+  -- An aborted message (RSET), then a normal one.
+  local conn = mt.connect(sock, 20, 0.25)
+  check(c, conn ~= nil, "connect")
+  mt.negotiate(conn, nil, nil, nil)
+  mt.conninfo(conn, "client.test", "192.0.2.10")
+  mt.helo(conn, "client.test")
+  mt.mailfrom(conn, "<a@example.org>")
+  mt.rcptto(conn, "<user@example.test>")
+  mt.header(conn, "Subject", "aborted " .. GTUBE)
+  mt.abort(conn)
+  send(c, {headers = std_headers("after abort"), body = {"fine\r\n"}}, conn)
+  check(c, continued(conn), "reply " .. mt.getreply(conn))
+  mt.disconnect(conn)
+end
+
+order = {"ham", "tag", "reject", "tempfail", "discard", "quarantine", "subject", "redirect",
+         "sizecap", "recipients_disagree", "two_messages", "abort"}
+mt.set_timeout(15)
+for _, name in ipairs(order) do
+  if only == nil or only == name then
+    cases[name](name)
+    mt.echo("ok " .. name)
+  end
+end

@@ -1,0 +1,59 @@
+# Shared helpers for the vetod integration tests (sourced). Every wait is bounded; every
+# process is stopped by the PID we started.
+
+SKIP=77
+
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+# A TCP port on 127.0.0.1 that is free right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for SECONDS CMD...: retries CMD every 0.1 s until it succeeds or time runs out.
+wait_for() {
+  local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
+  while ! "$@" >/dev/null 2>&1; do
+    if (( $(date +%s%N) / 1000000 > deadline )); then return 1; fi
+    sleep 0.1
+  done
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# stop_pid PID [SECONDS]: SIGTERM, wait, then SIGKILL.
+stop_pid() {
+  local pid=$1 secs=${2:-15}
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  if ! wait_for "$secs" pid_gone "$pid"; then
+    echo "warning: PID $pid still there after ${secs}s, killing" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_for 5 pid_gone "$pid" || true
+  fi
+}
+
+# http_get URL: prints the body (python3: no curl dependency).
+http_get() {
+  python3 - "$1" <<'EOF'
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+        sys.stdout.write(r.read().decode())
+except urllib.error.HTTPError as e:
+    sys.stdout.write(e.read().decode()); sys.exit(1)
+EOF
+}
+
+# start_vetod CONFIG LISTEN LOG: starts vetod in the foreground (background job), sets VETOD_PID.
+start_vetod() {
+  "$VETOD" --config "$1" --listen "$2" --foreground >"$3" 2>&1 &
+  VETOD_PID=$!
+}
+
+# wait_vetod LOG: until the "started" line (rules compiled, socket open), at most 60 s.
+wait_vetod() {
+  wait_for 60 grep -q "info: started:" "$1" || { cat "$1" >&2; die "vetod did not start"; }
+}
