@@ -68,7 +68,7 @@ void Metrics::CountMessage(Action action, double seconds, std::span<const std::s
   latency_sum_us_.fetch_add(static_cast<uint64_t>(std::max(0.0, seconds) * 1e6), kRelaxed);
   if (rules.empty()) return;
   Shard& s = *shards_[static_cast<size_t>(shard < 0 ? -shard : shard) % shards_.size()];
-  absl::MutexLock lock(&s.mu);
+  std::lock_guard<std::mutex> lock(s.mu);
   for (const std::string& r : rules) ++s.rule_hits[r];
 }
 
@@ -122,7 +122,7 @@ std::string Metrics::RenderPrometheus() const {
 
   std::map<std::string, uint64_t> hits;  // sorted: stable output
   for (const auto& s : shards_) {
-    absl::MutexLock lock(&s->mu);
+    std::lock_guard<std::mutex> lock(s->mu);
     for (const auto& [rule, n] : s->rule_hits) hits[rule] += n;
   }
   out += "# HELP veto_rule_hits_total Messages each rule hit.\n";

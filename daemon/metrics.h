@@ -25,10 +25,10 @@
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
+#include <mutex>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "core/decision.h"
 
 namespace veto::daemon {
@@ -77,9 +77,10 @@ class Metrics {
 
  private:
   static constexpr std::memory_order kRelaxed = std::memory_order_relaxed;
+  // std::mutex, not absl::Mutex: see daemon/scanner.h (TSan and Debian's Abseil).
   struct Shard {
-    mutable absl::Mutex mu;
-    absl::flat_hash_map<std::string, uint64_t> rule_hits ABSL_GUARDED_BY(mu);
+    mutable std::mutex mu;
+    absl::flat_hash_map<std::string, uint64_t> rule_hits;  // guarded by mu
   };
 
   std::array<std::atomic<uint64_t>, static_cast<size_t>(Action::kCount_)> by_action_{};

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/synchronization/notification.h"
 #include "core/strings.h"
 
 namespace veto::daemon {
@@ -102,8 +101,21 @@ std::shared_ptr<const Snapshot> MakeSnapshot(std::shared_ptr<const config::Pipel
 struct Scanner::Job {
   ScanRequest request;
   std::shared_ptr<const Snapshot> snapshot;
-  absl::Notification done;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;  // guarded by mu; `result` is written before and read after it is set
   absl::StatusOr<ScanResult> result = absl::UnknownError("not run");
+
+  void Finish(absl::StatusOr<ScanResult> r) {
+    std::lock_guard<std::mutex> lock(mu);
+    result = std::move(r);
+    done = true;
+    cv.notify_all();
+  }
+  bool Wait(absl::Duration d) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, absl::ToChronoNanoseconds(d), [this] { return done; });
+  }
 };
 
 Scanner::Scanner(const SnapshotHolder* snapshots, Metrics* metrics, int workers,
@@ -115,17 +127,14 @@ Scanner::Scanner(const SnapshotHolder* snapshots, Metrics* metrics, int workers,
 
 Scanner::~Scanner() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    cv_.SignalAll();
   }
+  cv_.notify_all();
   for (std::thread& t : threads_) t.join();
   // Anything still queued: wake its waiter (it has usually timed out already).
-  absl::MutexLock lock(&mu_);
-  for (auto& job : queue_) {
-    job->result = absl::UnavailableError("stopping");
-    job->done.Notify();
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& job : queue_) job->Finish(absl::UnavailableError("stopping"));
   queue_.clear();
 }
 
@@ -135,18 +144,19 @@ absl::StatusOr<ScanResult> Scanner::Scan(ScanRequest request, absl::Duration dea
   if (job->snapshot == nullptr) return absl::UnavailableError("no pipeline loaded");
   job->request = std::move(request);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("stopping");
     if (queue_.size() >= max_queue_) {
       return absl::ResourceExhaustedError(Cat("scan queue full (", queue_.size(), " waiting)"));
     }
     queue_.push_back(job);
-    cv_.Signal();
   }
-  if (!job->done.WaitForNotificationWithTimeout(deadline)) {
+  cv_.notify_one();
+  if (!job->Wait(deadline)) {
     return absl::DeadlineExceededError(
         Cat("scan not done within ", absl::ToInt64Milliseconds(deadline), " ms"));
   }
+  std::lock_guard<std::mutex> lock(job->mu);
   return std::move(job->result);
 }
 
@@ -157,8 +167,8 @@ void Scanner::WorkerLoop(int index) {
   for (;;) {
     std::shared_ptr<Job> job;
     {
-      absl::MutexLock lock(&mu_);
-      while (!stopping_ && queue_.empty()) cv_.Wait(&mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) break;
       job = std::move(queue_.front());
       queue_.pop_front();
@@ -170,8 +180,7 @@ void Scanner::WorkerLoop(int index) {
       ctx_owner = snap.pipeline;
       ctx = ctx_owner->NewContext();
     }
-    job->result = ScanNow(snap, ctx.get(), job->request);
-    job->done.Notify();
+    job->Finish(ScanNow(snap, ctx.get(), job->request));
   }
   ctx.reset();
 }

@@ -17,20 +17,23 @@
 //   failure: keep the old one, log   │ <const Snap> │          message; the old one is freed
 //                                     └──────────────┘          when its last message is done
 //
-// Thread-safety: SnapshotHolder and Scanner are thread-safe.
+// Thread-safety: SnapshotHolder and Scanner are thread-safe. They use std::mutex rather than
+// absl::Mutex: Debian's Abseil is a prebuilt library without TSan annotations, so TSan (the
+// `tsan` preset runs these classes' tests) cannot see its happens-before edges, while
+// libstdc++'s mutex goes through the pthread calls TSan intercepts.
 #ifndef VETO_DAEMON_SCANNER_H_
 #define VETO_DAEMON_SCANNER_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "config/config.h"
 #include "config/pipeline.h"
@@ -63,21 +66,23 @@ uint32_t PossibleEmailActions(const config::Config& config);
 class SnapshotHolder {
  public:
   std::shared_ptr<const Snapshot> Get() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return current_;
   }
   void Set(std::shared_ptr<const Snapshot> s) {
-    absl::MutexLock lock(&mu_);
-    current_.swap(s);
-    // `s` (the old snapshot) is released outside the lock, by this thread, unless messages in
-    // flight still hold it.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      current_.swap(s);
+    }
+    // `s` (the old snapshot) is released here, outside the lock, unless messages in flight
+    // still hold it; then the last of them frees it.
   }
 
  private:
   // A mutex held for one pointer copy (not std::atomic<shared_ptr>: TSan cannot see through
   // libstdc++'s lock-bit implementation of it). The copy is the only shared step per message.
-  mutable absl::Mutex mu_;
-  std::shared_ptr<const Snapshot> current_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> current_;  // guarded by mu_
 };
 
 struct ScanRequest {
@@ -125,10 +130,10 @@ class Scanner {
   const SnapshotHolder* snapshots_;
   Metrics* metrics_;
   size_t max_queue_;
-  absl::Mutex mu_;
-  absl::CondVar cv_;
-  std::deque<std::shared_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;  // guarded by mu_
+  bool stopping_ = false;                   // guarded by mu_
   std::vector<std::thread> threads_;
 };
 

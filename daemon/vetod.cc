@@ -11,10 +11,10 @@
 //   SIGTERM  clean shutdown (SIGINT too)
 //
 // libmilter handles SIGHUP/SIGTERM/SIGINT itself in a sigwait thread and treats SIGHUP as
-// "stop". To get reload, smfi_main runs on a thread of its own and the main thread keeps the
-// three signals unblocked with handlers: a process-directed signal goes to the main thread
-// whenever that thread does not block it (Linux prefers the thread-group leader), so
-// libmilter's sigwait never sees them. Every other thread blocks them.
+// "stop". To get reload, smfi_main runs on a thread of its own, every thread but the main one
+// blocks the three signals, the main thread handles them (a handler writes to a pipe the main
+// loop polls), and sigwait_shim.c takes them out of libmilter's sigwait set, so the main
+// thread is the only one that can ever receive them.
 #include <fcntl.h>
 #include <libmilter/mfapi.h>
 #include <poll.h>

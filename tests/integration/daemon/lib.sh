@@ -2,6 +2,8 @@
 # process is stopped by the PID we started.
 
 SKIP=77
+# A tsan build of vetod reads these (libmilter's own shutdown race; see the file).
+export TSAN_OPTIONS="${TSAN_OPTIONS:-} suppressions=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tsan.supp"
 
 log() { echo "[$(date +%H:%M:%S)] $*"; }
 die() { echo "FAIL: $*" >&2; exit 1; }
@@ -56,4 +58,16 @@ start_vetod() {
 # wait_vetod LOG: until the "started" line (rules compiled, socket open), at most 60 s.
 wait_vetod() {
   wait_for 60 grep -q "info: started:" "$1" || { cat "$1" >&2; die "vetod did not start"; }
+}
+
+# check_sanitizers LOG...: a sanitizer build of vetod reports to its stderr (the log); any
+# report fails the test.
+check_sanitizers() {
+  local f
+  for f in "$@"; do
+    if grep -qE "ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer" "$f"; then
+      grep -E -A30 "ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer" "$f" | head -80
+      die "sanitizer report in $f"
+    fi
+  done
 }

@@ -75,4 +75,5 @@ timeout 120 miltertest -s "$HERE/cases.lua" -D sock="unix:$SOCK" \
   || { cat "$W/vetod-unix.log"; die "miltertest cases over unix"; }
 stop_pid "$VETOD_PID" 20
 VETOD_PID=""
+check_sanitizers "$W/vetod-inet.log" "$W/vetod-unix.log"
 log "PASS"

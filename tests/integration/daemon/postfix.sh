@@ -148,4 +148,6 @@ stop_pid "$PID_INET" 20; PID_INET=""
 rc=0; out=$(swaks_send "$P_INET" "$W/ham2.eml") || rc=$?
 expect "vetod stopped" 23 "451 4.7.1" "$out" $rc
 log "vetod stopped: 451 4.7.1 at MAIL FROM"
+stop_pid "$PID_UNIX" 20; PID_UNIX=""
+check_sanitizers "$W/vetod-inet.log" "$W/vetod-unix.log"
 log "PASS"
