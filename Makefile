@@ -3,7 +3,8 @@
 #
 #   make deps    install missing Debian packages (idempotent; needs root or sudo)
 #   make         release build into build/, programs in build/bin/
-#   make test    unit + corpus tests (release), unit tests under ASan+UBSan, fuzz smoke run
+#   make test    unit + corpus + daemon end-to-end tests (release), the same under ASan+UBSan,
+#                the concurrent daemon tests under TSan, fuzz smoke run
 #   make run     build and run the main job on the bundled defaults
 #   make bench   Google Benchmark suites (needs ../shared/corpora for corpus figures)
 #   make fuzz    longer libFuzzer run (FUZZ_SECONDS, default 60)
@@ -13,7 +14,7 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: diff-sa all deps build build-asan build-fuzz test test-release test-asan fuzz-smoke fuzz run bench clean
+.PHONY: diff-sa all deps build build-asan build-tsan build-fuzz test test-release test-asan test-tsan fuzz-smoke fuzz run bench clean
 
 all: build
 
@@ -28,6 +29,12 @@ build-asan:
 	cmake --preset asan-ubsan >/dev/null
 	cmake --build --preset asan-ubsan -j $(JOBS)
 
+# TSan: only what the concurrent tests need (label "concurrent": the daemon's scanner and
+# metrics, and reload under load through Postfix).
+build-tsan:
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS) --target vetod daemon_scanner_test daemon_metrics_test
+
 build-fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer rules_fuzzer config_fuzzer \
@@ -38,12 +45,15 @@ test: deps
 	$(MAKE) test-release
 	$(MAKE) build-asan
 	$(MAKE) test-asan
+	$(MAKE) build-tsan
+	$(MAKE) test-tsan
 	$(MAKE) build-fuzz
 	$(MAKE) fuzz-smoke
 	@n=$$(( $$(ctest --preset release -N | sed -n 's/^Total Tests: //p') + \
 	        $$(ctest --preset asan-ubsan -N | sed -n 's/^Total Tests: //p') + \
+	        $$(ctest --preset tsan -N | sed -n 's/^Total Tests: //p') + \
 	        $$(grep -c '^run ' scripts/fuzz.sh) )); \
-	  echo "make test: release, ASan+UBSan and fuzz suites all passed"; \
+	  echo "make test: release, ASan+UBSan, TSan and fuzz suites all passed"; \
 	  echo "$$n passed, 0 failed"
 
 test-release:
@@ -51,6 +61,9 @@ test-release:
 
 test-asan:
 	ctest --preset asan-ubsan -j $(JOBS)
+
+test-tsan:
+	ctest --preset tsan -j $(JOBS)
 
 fuzz-smoke:
 	scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
@@ -73,4 +86,4 @@ diff-sa: deps
 	python3 tests/integration/sa_differential.py build/bin/veto
 
 clean:
-	rm -rf build build-debug build-asan build-fuzz
+	rm -rf build build-debug build-asan build-tsan build-fuzz

@@ -80,7 +80,7 @@ struct DaemonConfig {
   std::string syslog_facility = "mail";         // daemon.syslog_facility
   std::string metrics_listen = "127.0.0.1:11334";  // daemon.metrics_listen ("" = off)
   bool tcp_nodelay = true;                      // daemon.tcp_nodelay
-  int threads = 0;                              // daemon.threads (0 = libmilter default)
+  int threads = 0;                              // daemon.threads: scan workers (0 = one per CPU)
 };
 
 struct Config {

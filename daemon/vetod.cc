@@ -272,7 +272,7 @@ int Main(int argc, char** argv) {
       if (sigs[i] == SIGTERM || sigs[i] == SIGINT) stopping = true;
     }
     if (stopping) {
-      Log::Info("SIGTERM: stopping");
+      Log::Info("SIGTERM/SIGINT: stopping");
       smfi_stop();
       break;
     }
