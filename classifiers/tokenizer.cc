@@ -106,27 +106,15 @@ absl::Status TokenizerOptions::Validate() const {
   return absl::OkStatus();
 }
 
-void FeatureSet::Clear(size_t expected) {
-  features_.clear();
-  size_t want = 64;
-  while (want < expected * 2) want <<= 1;
-  if (table_.size() < want || table_.size() > 4 * want) {
-    table_.assign(want, 0);
+void FeatureSet::Clear(uint32_t feature_bits) {
+  size_t words = std::max<size_t>((size_t{1} << feature_bits) / 64, 1);
+  if (seen_.size() != words) {
+    seen_.assign(words, 0);
   } else {
-    std::fill(table_.begin(), table_.end(), 0);
+    // Every set bit belongs to a listed feature, so zeroing their words clears the set.
+    for (uint32_t f : features_) seen_[f >> 6] = 0;
   }
-  mask_ = table_.size() - 1;
-}
-
-void FeatureSet::Grow() {
-  table_.assign(table_.size() * 2, 0);
-  mask_ = table_.size() - 1;
-  for (uint32_t f : features_) {
-    uint32_t key = f + 1;
-    size_t i = (key * 0x9E3779B1u) & mask_;
-    while (table_[i] != 0) i = (i + 1) & mask_;
-    table_[i] = key;
-  }
+  features_.clear();
 }
 
 Tokenizer::Tokenizer(const TokenizerOptions& options) : options_(options) {}
@@ -144,7 +132,7 @@ void Tokenizer::Tokenize(const Message& m, FeatureSet* out) const {
   std::string_view text = m.normalized_body;
   if (text.size() > options_.max_body_bytes) text = text.substr(0, options_.max_body_bytes);
   bool grams = options_.char_ngram != 0 && text.size() <= options_.char_ngram_max_bytes;
-  out->Clear(text.size() / (grams ? 1 : 3) + m.uris.size() * 2 + m.parts.size() * 3 + 32);
+  out->Clear(options_.feature_bits);
 
   TokenizeText(text, grams, out);
 
