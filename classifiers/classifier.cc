@@ -105,27 +105,38 @@ Classifier::Classifier(const ModelData& model, const ClassifierOptions& options)
       bias_(model.bias),
       points_(options.score_points) {
   const size_t space = size_t{1} << model.tokenizer.feature_bits;
-  auto q = [](double ln) {
-    return static_cast<int16_t>(std::clamp(std::lround(ln * kLnScale), -32000L, 0L));
-  };
-  ln_min_dev_q_ = q(std::log(0.5 + params_.nb_min_dev));
-  int16_t ln_x = q(std::log(std::max(params_.nb_unknown, kClip)));
-  int16_t ln_1mx = q(std::log(std::max(1 - params_.nb_unknown, kClip)));
-  slots_.assign(space, Slot{ln_x, ln_1mx, 0.0f});
   const bool nb = params_.kind != ModelKind::kLogistic, lr = params_.kind != ModelKind::kNaiveBayes;
+  // Naive Bayes levels: level k in 1..255 stands for log-odds evenly spaced over
+  // [-kMaxLogit, kMaxLogit] (steps of 0.11); level 0 is "no evidence".
+  const double kMaxLogit = std::log((1 - kClip) / kClip);
+  auto level_logit = [&](int k) { return -kMaxLogit + 2 * kMaxLogit * (k - 1) / 254.0; };
+  auto q = [](double ln) { return static_cast<int32_t>(std::lround(ln * kLnScale)); };
+  nb_levels_[0] = {0, 0, 0};
+  for (int k = 1; k < 256; ++k) {
+    double f = 1 / (1 + std::exp(-level_logit(k)));
+    nb_levels_[k] = {q(std::log(f)), q(std::log1p(-f)),
+                     std::fabs(f - 0.5) > params_.nb_min_dev ? -1 : 0};
+  }
+  float max_weight = 0;
+  if (lr) {
+    for (const FeatureEntry& e : model.entries) max_weight = std::max(max_weight, std::fabs(e.weight));
+  }
+  weight_scale_ = max_weight > 0 ? max_weight / 32000.0 : 1.0;
+  slots_.assign(space, Slot{0, 0, 0});
   const double nspam = std::max<double>(spam_messages_, 1);
   const double nham = std::max<double>(ham_messages_, 1);
   const double s = params_.nb_strength, x = params_.nb_unknown;
   for (const FeatureEntry& e : model.entries) {
     Slot& slot = slots_[e.index];
-    if (lr) slot.weight = e.weight;
+    if (lr) slot.weight = static_cast<int16_t>(std::lround(e.weight / weight_scale_));
     if (!nb || (e.spam == 0 && e.ham == 0)) continue;
     double b = e.spam / nspam, g = e.ham / nham;
     double pw = b / (b + g);
     double n = static_cast<double>(e.spam) + e.ham;
     double f = std::clamp((s * x + n * pw) / (s + n), kClip, 1 - kClip);
-    slot.ln_f = q(std::log(f));
-    slot.ln_1mf = q(std::log(1 - f));
+    double logit = std::log(f / (1 - f));
+    slot.nb_level = static_cast<uint8_t>(
+        std::clamp(std::lround((logit + kMaxLogit) / (2 * kMaxLogit) * 254.0) + 1, 1L, 255L));
   }
 }
 
@@ -151,29 +162,28 @@ absl::StatusOr<std::shared_ptr<const Classifier>> Classifier::Create(
 double Classifier::NaiveBayes(const std::vector<uint32_t>& features, double* z) const {
   // One branch-free pass over the slots (the loads of all features overlap) gives both the
   // Naive Bayes sums and the logistic sum.
-  int64_t sum_f = 0, sum_1mf = 0;
+  int64_t sum_f = 0, sum_1mf = 0, wsum = 0;
   size_t n = 0;
-  double zsum = bias_;
   const Slot* slots = slots_.data();
   for (uint32_t f : features) {
-    const Slot& s = slots[f];
-    int32_t strength = std::max(s.ln_f, s.ln_1mf);
-    int32_t mask = -static_cast<int32_t>(strength > ln_min_dev_q_);
-    sum_f += s.ln_f & mask;
-    sum_1mf += s.ln_1mf & mask;
-    n += mask & 1;
-    zsum += s.weight;
+    const Slot s = slots[f];
+    const NbLevel& l = nb_levels_[s.nb_level];
+    sum_f += l.ln_f & l.mask;
+    sum_1mf += l.ln_1mf & l.mask;
+    n += l.mask & 1;
+    wsum += s.weight;
   }
-  if (z != nullptr) *z = zsum;
+  if (z != nullptr) *z = bias_ + static_cast<double>(wsum) * weight_scale_;
   if (n == 0) return 0.5;
   if (n > params_.nb_max_tokens) {
-    // Keep the max_tokens strongest clues: find the cut-off strength, then sum the clues
-    // above it (ties at the cut-off included up to the limit).
+    // Keep the max_tokens strongest clues: find the cut-off level strength, then sum the
+    // clues above it (ties at the cut-off included up to the limit).
+    auto strength = [&](const NbLevel& l) { return std::max(l.ln_f, l.ln_1mf); };
     auto& clues = ThreadScratch().clues;
     clues.clear();
     for (uint32_t f : features) {
-      int32_t strength = std::max(slots[f].ln_f, slots[f].ln_1mf);
-      if (strength > ln_min_dev_q_) clues.push_back(strength);
+      const NbLevel& l = nb_levels_[slots[f].nb_level];
+      if (l.mask) clues.push_back(strength(l));
     }
     size_t k = params_.nb_max_tokens;
     std::nth_element(clues.begin(), clues.begin() + (k - 1), clues.end(), std::greater<int32_t>());
@@ -184,15 +194,14 @@ double Classifier::NaiveBayes(const std::vector<uint32_t>& features, double* z) 
     sum_f = sum_1mf = 0;
     n = 0;
     for (uint32_t f : features) {
-      const Slot& s = slots[f];
-      int32_t strength = std::max(s.ln_f, s.ln_1mf);
-      if (strength <= ln_min_dev_q_ || strength < cut) continue;
-      if (strength == cut) {
+      const NbLevel& l = nb_levels_[slots[f].nb_level];
+      if (!l.mask || strength(l) < cut) continue;
+      if (strength(l) == cut) {
         if (ties_left == 0) continue;
         --ties_left;
       }
-      sum_f += s.ln_f;
-      sum_1mf += s.ln_1mf;
+      sum_f += l.ln_f;
+      sum_1mf += l.ln_1mf;
       ++n;
     }
   }
@@ -202,10 +211,10 @@ double Classifier::NaiveBayes(const std::vector<uint32_t>& features, double* z) 
 }
 
 double Classifier::LogisticZ(const std::vector<uint32_t>& features) const {
-  double z = bias_;
+  int64_t wsum = 0;
   const Slot* slots = slots_.data();
-  for (uint32_t f : features) z += slots[f].weight;
-  return z;
+  for (uint32_t f : features) wsum += slots[f].weight;
+  return bias_ + static_cast<double>(wsum) * weight_scale_;
 }
 
 double Classifier::Probability(const std::vector<uint32_t>& features) const {

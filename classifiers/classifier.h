@@ -95,20 +95,30 @@ class Classifier {
   double NaiveBayes(const std::vector<uint32_t>& features, double* z) const;
   double LogisticZ(const std::vector<uint32_t>& features) const;
 
-  // One slot per feature bucket, 8 bytes, so a feature costs one cache access for both
-  // models: Naive Bayes log-probabilities in fixed point (kLnScale units), logistic weight.
+  // One 4-byte slot per feature bucket, so a feature costs one cache access for both models
+  // and the SMS table (2^17) is 512 KB: the logistic weight in fixed point (weight_scale_
+  // per unit) and the token's Naive Bayes f(w) as an index into nb_levels_, 255 levels
+  // evenly spaced in log-odds (0 = no evidence).
   struct Slot {
-    int16_t ln_f;    // ln f(w) * kLnScale
-    int16_t ln_1mf;  // ln (1 - f(w)) * kLnScale
-    float weight;
+    int16_t weight;
+    uint8_t nb_level;
+    uint8_t unused;
   };
-  static constexpr double kLnScale = 2048;  // ln values down to ln(1e-6) = -13.8 fit int16
+  // What a Naive Bayes level contributes, ln values in fixed point (kLnScale units); `mask`
+  // is all ones when the level is a clue (|f - 0.5| > min_dev), else 0.
+  struct NbLevel {
+    int32_t ln_f;
+    int32_t ln_1mf;
+    int32_t mask;
+  };
+  static constexpr double kLnScale = 2048;
   std::string id_;
   Tokenizer tokenizer_;
   ModelParams params_;
   uint64_t spam_messages_, ham_messages_;
   double bias_;
-  int32_t ln_min_dev_q_;  // ln(0.5 + min_dev) * kLnScale: a token counts if a log is above
+  double weight_scale_ = 1;  // logistic weight = Slot::weight * weight_scale_
+  NbLevel nb_levels_[256];
   std::vector<Slot> slots_;
   std::vector<ScorePoint> points_;
 };

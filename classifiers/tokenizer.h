@@ -59,7 +59,7 @@ enum TokenKind : uint64_t {
 struct TokenizerOptions {
   Channel channel = Channel::kSms;
   // Size of the feature space: 2^feature_bits buckets (10..24). SMS: 2^17 (the model's
-  // table is then 1 MB and stays in L2); email: 2^19 (4 MB).
+  // table is then 512 KB and stays in L2); email: 2^19 (2 MB).
   uint32_t feature_bits = 17;
   bool word_bigrams = true;
   // Byte n-gram length inside padded words (0: off), used when `normalized_body` is at most
