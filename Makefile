@@ -7,6 +7,10 @@
 #                the concurrent daemon tests under TSan, fuzz smoke run
 #   make run     build and run the main job on the bundled defaults
 #   make bench   Google Benchmark suites (needs ../shared/corpora for corpus figures)
+#   make peers   the same corpus through veto, SpamAssassin (spamd) and rspamd side by side:
+#                messages per CPU-second and ratios (installs Debian's spamassassin, spamd,
+#                spamc, rspamd if missing; slow: one SpamAssassin pass is minutes of CPU).
+#                PEERS_ARGS is passed on (e.g. PEERS_ARGS="--reps 5 /path/to/maildir")
 #   make fuzz    longer libFuzzer run (FUZZ_SECONDS, default 60)
 #   make diff-sa differential test of the rule engine against SpamAssassin itself (installs
 #                Debian's spamassassin; slow: compiles the whole stock rule set)
@@ -14,7 +18,7 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: diff-sa all deps build build-asan build-tsan build-fuzz test test-release test-asan test-tsan fuzz-smoke fuzz run bench clean
+.PHONY: peers diff-sa all deps build build-asan build-tsan build-fuzz test test-release test-asan test-tsan fuzz-smoke fuzz run bench clean
 
 all: build
 
@@ -78,6 +82,10 @@ run: deps
 bench: deps
 	$(MAKE) build
 	scripts/bench.sh
+
+peers: deps
+	$(MAKE) build
+	bench/peers/scan_peers.sh $(PEERS_ARGS)
 
 diff-sa: deps
 	$(MAKE) build
