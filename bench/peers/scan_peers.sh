@@ -235,6 +235,11 @@ run_veto() {  # run_veto KEY LABEL RULE-OPTIONS...
   log "$label: filling the rule cache (veto compile; not counted)"
   "$veto" compile --cache-dir "$cache" "$@" >"$tmp/$key.compile.log" 2>&1 ||
     { tail_log "$tmp/$key.compile.log"; die "veto compile failed"; }
+  # The fixed cost of one process (start-up, loading the cached databases), for the notes.
+  peers run "$tmp/$key.startup.rusage" "$veto" scan --cache-dir "$cache" "$@" --format jsonl \
+    "$(head -z -n 1 "$tmp/files" | tr -d '\0')" >/dev/null 2>&1 || die "veto scan failed"
+  printf -- '- %s: one `veto scan` of a single message costs %.2f CPU-s (start-up and loading the cached rules; included in the pass figures)\n' \
+    "$label" "$(jget "$tmp/$key.startup.rusage" cpu)" >>"$tmp/notes"
   for r in $(seq "$reps"); do
     log "$label: pass $r/$reps"
     peers run "$tmp/$key.$r.rusage" "$veto" scan --cache-dir "$cache" "$@" --format jsonl "$corpus" \
@@ -392,6 +397,7 @@ model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "Command: bench/peers/scan_peers.sh${orig_args:+ $orig_args} (from the repository root; make peers runs it with the defaults)"
   echo
   peers table "$runs"
+  cat "$tmp/notes"
 } >"$report/peers.md"
 cat "$report/peers.md"
 log "report written to $report/peers.md"
