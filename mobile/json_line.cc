@@ -1,0 +1,326 @@
+#include "mobile/json_line.h"
+
+#include "core/strings.h"
+
+namespace veto::mobile {
+namespace {
+
+constexpr int kMaxDepth = 16;
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Length of a valid UTF-8 sequence starting at s[i], or 0.
+size_t Utf8SeqLen(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  const uint8_t c = b(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3F);
+  }
+  if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+      (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+    return 0;
+  }
+  return n;
+}
+
+class Parser {
+ public:
+  Parser(std::string_view s, std::vector<JsonField>* out, bool* replaced)
+      : s_(s), out_(out), replaced_(replaced) {}
+
+  absl::Status Run() {
+    SkipWs();
+    if (pos_ >= s_.size() || s_[pos_] != '{') {
+      return absl::InvalidArgumentError("not a JSON object");
+    }
+    std::string prefix;
+    if (!Object(&prefix, 1)) return error_;
+    SkipWs();
+    if (pos_ != s_.size()) return Fail("unexpected data after the object");
+    return absl::OkStatus();
+  }
+
+ private:
+  bool Failed(std::string_view what) {
+    error_ = absl::InvalidArgumentError(Cat("invalid JSON at byte ", pos_, ": ", what));
+    return false;
+  }
+  absl::Status Fail(std::string_view what) {
+    Failed(what);
+    return error_;
+  }
+
+  void SkipWs() {
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+
+  bool Expect(char c) {
+    SkipWs();
+    if (pos_ >= s_.size() || s_[pos_] != c) {
+      return Failed(Cat("expected '", c, "'"));
+    }
+    ++pos_;
+    return true;
+  }
+
+  bool Hex4(uint32_t* v) {
+    if (pos_ + 4 > s_.size()) return Failed("truncated \\u escape");
+    *v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = s_[pos_++];
+      int d;
+      if (c >= '0' && c <= '9') d = c - '0';
+      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+      else return Failed("invalid \\u escape");
+      *v = (*v << 4) | static_cast<uint32_t>(d);
+    }
+    return true;
+  }
+
+  // At the opening quote.
+  bool String(std::string* out) {
+    if (pos_ >= s_.size() || s_[pos_] != '"') return Failed("expected a string");
+    ++pos_;
+    while (true) {
+      if (pos_ >= s_.size()) return Failed("unterminated string");
+      const char c = s_[pos_];
+      if (c == '"') {
+        ++pos_;
+        return true;
+      }
+      if (static_cast<uint8_t>(c) < 0x20) return Failed("control character in string");
+      if (c == '\\') {
+        if (++pos_ >= s_.size()) return Failed("unterminated string");
+        const char e = s_[pos_++];
+        switch (e) {
+          case '"': out->push_back('"'); break;
+          case '\\': out->push_back('\\'); break;
+          case '/': out->push_back('/'); break;
+          case 'b': out->push_back('\b'); break;
+          case 'f': out->push_back('\f'); break;
+          case 'n': out->push_back('\n'); break;
+          case 'r': out->push_back('\r'); break;
+          case 't': out->push_back('\t'); break;
+          case 'u': {
+            uint32_t u = 0;
+            if (!Hex4(&u)) return false;
+            if (u >= 0xD800 && u <= 0xDBFF && pos_ + 6 <= s_.size() && s_[pos_] == '\\' &&
+                s_[pos_ + 1] == 'u') {
+              const size_t save = pos_;
+              pos_ += 2;
+              uint32_t lo = 0;
+              if (!Hex4(&lo)) return false;
+              if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                AppendUtf8(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00), out);
+                break;
+              }
+              pos_ = save;
+            }
+            if (u >= 0xD800 && u <= 0xDFFF) {
+              u = 0xFFFD;
+              if (replaced_) *replaced_ = true;
+            }
+            AppendUtf8(u, out);
+            break;
+          }
+          default:
+            --pos_;
+            return Failed("invalid escape");
+        }
+        continue;
+      }
+      // Copy a run of plain bytes, checking UTF-8.
+      if (static_cast<uint8_t>(c) < 0x80) {
+        out->push_back(c);
+        ++pos_;
+        continue;
+      }
+      const size_t n = Utf8SeqLen(s_, pos_);
+      if (n == 0) {
+        out->append("\xEF\xBF\xBD");
+        if (replaced_) *replaced_ = true;
+        ++pos_;
+      } else {
+        out->append(s_.substr(pos_, n));
+        pos_ += n;
+      }
+    }
+  }
+
+  bool Number(std::string* out) {
+    const size_t start = pos_;
+    if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
+    const size_t int_start = pos_;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+    if (pos_ == int_start) return Failed("invalid number");
+    if (s_[int_start] == '0' && pos_ - int_start > 1) return Failed("number with a leading zero");
+    if (pos_ < s_.size() && s_[pos_] == '.') {
+      ++pos_;
+      const size_t f = pos_;
+      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+      if (pos_ == f) return Failed("invalid number");
+    }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+      ++pos_;
+      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+      const size_t e = pos_;
+      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+      if (pos_ == e) return Failed("invalid number");
+    }
+    out->assign(s_.substr(start, pos_ - start));
+    return true;
+  }
+
+  bool Literal(std::string_view word) {
+    if (s_.substr(pos_, word.size()) != word) return Failed("invalid literal");
+    pos_ += word.size();
+    return true;
+  }
+
+  // Skips any value (used inside arrays).
+  bool SkipValue(int depth) {
+    SkipWs();
+    if (pos_ >= s_.size()) return Failed("expected a value");
+    std::string scratch;
+    const char c = s_[pos_];
+    if (c == '{') {
+      std::string prefix = "\x01";  // fields of objects inside arrays are dropped
+      const size_t n = out_->size();
+      if (!Object(&prefix, depth + 1)) return false;
+      out_->resize(n);
+      return true;
+    }
+    if (c == '[') return Array(depth + 1);
+    if (c == '"') return String(&scratch);
+    if (c == 't') return Literal("true");
+    if (c == 'f') return Literal("false");
+    if (c == 'n') return Literal("null");
+    return Number(&scratch);
+  }
+
+  bool Array(int depth) {
+    if (depth > kMaxDepth) return Failed(Cat("nesting deeper than ", kMaxDepth));
+    ++pos_;  // '['
+    SkipWs();
+    if (pos_ < s_.size() && s_[pos_] == ']') {
+      ++pos_;
+      return true;
+    }
+    while (true) {
+      if (!SkipValue(depth)) return false;
+      SkipWs();
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      return Expect(']');
+    }
+  }
+
+  bool Object(std::string* prefix, int depth) {
+    if (depth > kMaxDepth) return Failed(Cat("nesting deeper than ", kMaxDepth));
+    ++pos_;  // '{'
+    SkipWs();
+    if (pos_ < s_.size() && s_[pos_] == '}') {
+      ++pos_;
+      return true;
+    }
+    while (true) {
+      SkipWs();
+      std::string key;
+      if (!String(&key)) return false;
+      if (!Expect(':')) return false;
+      SkipWs();
+      if (pos_ >= s_.size()) return Failed("expected a value");
+      std::string full = prefix->empty() ? key : Cat(*prefix, ".", key);
+      const char c = s_[pos_];
+      if (c == '{') {
+        if (!Object(&full, depth + 1)) return false;
+      } else if (c == '[') {
+        if (!Array(depth + 1)) return false;
+        out_->push_back({std::move(full), JsonField::kArray, {}});
+      } else {
+        JsonField f;
+        f.key = std::move(full);
+        if (c == '"') {
+          f.type = JsonField::kString;
+          if (!String(&f.value)) return false;
+        } else if (c == 't') {
+          f.type = JsonField::kBool;
+          if (!Literal("true")) return false;
+          f.value = "true";
+        } else if (c == 'f') {
+          f.type = JsonField::kBool;
+          if (!Literal("false")) return false;
+          f.value = "false";
+        } else if (c == 'n') {
+          f.type = JsonField::kNull;
+          if (!Literal("null")) return false;
+        } else {
+          f.type = JsonField::kNumber;
+          if (!Number(&f.value)) return false;
+        }
+        out_->push_back(std::move(f));
+      }
+      SkipWs();
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      return Expect('}');
+    }
+  }
+
+  std::string_view s_;
+  std::vector<JsonField>* out_;
+  bool* replaced_;
+  size_t pos_ = 0;
+  absl::Status error_;
+};
+
+}  // namespace
+
+absl::Status ParseJsonLine(std::string_view line, std::vector<JsonField>* fields,
+                           bool* replaced) {
+  fields->clear();
+  return Parser(line, fields, replaced).Run();
+}
+
+}  // namespace veto::mobile

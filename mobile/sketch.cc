@@ -1,0 +1,162 @@
+#include "mobile/sketch.h"
+
+#include <cmath>
+
+namespace veto::mobile {
+
+uint64_t StableHash(std::string_view s, uint64_t seed) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ Mix64(seed + 0x9e3779b97f4a7c15ULL);
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return Mix64(h ^ s.size());
+}
+
+namespace {
+
+bool IsWordByte(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+// Hash of one word as SimHash reads it (ASCII lower-cased, digits as '0').
+uint64_t WordHash(std::string_view w) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : w) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
+    if (c >= '0' && c <= '9') c = '0';
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return Mix64(h);
+}
+
+}  // namespace
+
+uint64_t SimHash(std::string_view text, int* words) {
+  int v[64] = {};
+  int n = 0;
+  uint64_t prev = 0;
+  size_t i = 0;
+  auto add = [&](uint64_t h) {
+    for (int b = 0; b < 64; ++b) v[b] += ((h >> b) & 1) ? 1 : -1;
+  };
+  while (i < text.size()) {
+    while (i < text.size() && !IsWordByte(static_cast<unsigned char>(text[i]))) ++i;
+    const size_t start = i;
+    while (i < text.size() && IsWordByte(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start) break;
+    const uint64_t h = WordHash(text.substr(start, i - start));
+    add(h);
+    if (n > 0) add(Mix64(prev * 31 + h + 0x51ed270b27f5e3a1ULL));
+    prev = h;
+    ++n;
+  }
+  if (words) *words = n;
+  if (n == 0) return 0;
+  uint64_t fp = 0;
+  for (int b = 0; b < 64; ++b) {
+    if (v[b] > 0) fp |= uint64_t{1} << b;
+  }
+  return fp;
+}
+
+std::optional<uint64_t> NearDupIndex::FindNear(uint64_t fp) const {
+  for (uint32_t band = 0; band < 4; ++band) {
+    const uint32_t key = (band << 16) | static_cast<uint32_t>((fp >> (band * 16)) & 0xFFFF);
+    auto it = bands_.find(key);
+    if (it == bands_.end()) continue;
+    for (uint64_t cand : it->second) {
+      if (HammingDistance(cand, fp) <= max_distance_) return cand;
+    }
+  }
+  return std::nullopt;
+}
+
+void NearDupIndex::Insert(uint64_t fp) {
+  for (uint32_t band = 0; band < 4; ++band) {
+    const uint32_t key = (band << 16) | static_cast<uint32_t>((fp >> (band * 16)) & 0xFFFF);
+    std::vector<uint64_t>& b = bands_[key];
+    bool have = false;
+    for (uint64_t c : b) have |= c == fp;
+    if (have) continue;
+    if (b.size() >= bucket_cap_) b.erase(b.begin());
+    b.push_back(fp);
+  }
+}
+
+void NearDupIndex::Erase(uint64_t fp) {
+  for (uint32_t band = 0; band < 4; ++band) {
+    const uint32_t key = (band << 16) | static_cast<uint32_t>((fp >> (band * 16)) & 0xFFFF);
+    auto it = bands_.find(key);
+    if (it == bands_.end()) continue;
+    std::erase(it->second, fp);
+    if (it->second.empty()) bands_.erase(it);
+  }
+}
+
+size_t NearDupIndex::MemoryBytes() const {
+  size_t n = bands_.capacity() * (sizeof(std::pair<uint32_t, std::vector<uint64_t>>) + 1);
+  for (const auto& [k, v] : bands_) n += v.capacity() * sizeof(uint64_t);
+  return n;
+}
+
+HyperLogLog::HyperLogLog(int p) : p_(p < 4 ? 4 : (p > 14 ? 14 : p)), regs_(size_t{1} << p_, 0) {}
+
+void HyperLogLog::Add(uint64_t hash) {
+  const uint64_t idx = hash >> (64 - p_);
+  const uint64_t rest = (hash << p_) | (uint64_t{1} << (p_ - 1));  // guard bit bounds the rank
+  const uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
+  if (rank > regs_[idx]) regs_[idx] = rank;
+}
+
+double HyperLogLog::Estimate() const {
+  const double m = static_cast<double>(regs_.size());
+  double sum = 0;
+  int zeros = 0;
+  for (uint8_t r : regs_) {
+    sum += std::ldexp(1.0, -r);
+    zeros += r == 0;
+  }
+  const double alpha = m == 16 ? 0.673 : m == 32 ? 0.697 : m == 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
+  double e = alpha * m * m / sum;
+  if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / zeros);  // linear counting
+  return e;
+}
+
+void HyperLogLog::Merge(const HyperLogLog& other) {
+  if (other.regs_.size() != regs_.size()) return;
+  for (size_t i = 0; i < regs_.size(); ++i) regs_[i] = std::max(regs_[i], other.regs_[i]);
+}
+
+void RecipientSet::Add(uint64_t hash) {
+  // Everything is kept as a 32-bit hash (inline) and re-mixed to 64 bits for the HLL, so a
+  // value seen before and after the promotion counts once.
+  const uint32_t h32 = static_cast<uint32_t>(hash >> 32);
+  if (hll_) {
+    hll_->Add(Mix64(h32));
+    return;
+  }
+  for (int i = 0; i < n_; ++i) {
+    if (small_[i] == h32) return;
+  }
+  if (n_ < kInline) {
+    small_[n_++] = h32;
+    return;
+  }
+  hll_ = std::make_unique<HyperLogLog>(8);
+  for (int i = 0; i < n_; ++i) hll_->Add(Mix64(small_[i]));
+  hll_->Add(Mix64(h32));
+}
+
+uint32_t RecipientSet::Estimate() const {
+  if (!hll_) return n_;
+  return static_cast<uint32_t>(std::lround(hll_->Estimate()));
+}
+
+void RecipientSet::Clear() {
+  n_ = 0;
+  hll_.reset();
+}
+
+}  // namespace veto::mobile
