@@ -13,6 +13,7 @@ int ParseCommand(const std::vector<std::string>& args);
 int ScanCommand(const std::vector<std::string>& args);
 int CheckRulesCommand(const std::vector<std::string>& args);
 int CompileCommand(const std::vector<std::string>& args);
+int SmsCommand(const std::vector<std::string>& args);
 int CheckConfigCommand(const std::vector<std::string>& args);
 int BenchCommand(const std::vector<std::string>& args);
 int TrainCommand(const std::vector<std::string>& args);

@@ -23,6 +23,8 @@ constexpr char kUsage[] =
     "  train        train a classifier (email or SMS) from labelled messages\n"
     "  learn        add labelled messages to a classifier model (feedback loop)\n"
     "  eval         measure a classifier (or k-fold cross-validate), alone and with the rules\n"
+    "  sms          the SMS channel: replay a feed, reports, intelligence export/import,\n"
+    "               Redis Streams consumer (veto sms --help)\n"
     "\n"
     "Run `veto COMMAND --help` for a command's options.\n"
     "  --version   print the version\n";
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   if (cmd == "train") return veto::cli::TrainCommand(args);
   if (cmd == "learn") return veto::cli::LearnCommand(args);
   if (cmd == "eval") return veto::cli::EvalCommand(args);
+  if (cmd == "sms") return veto::cli::SmsCommand(args);
   std::fprintf(stderr, "veto: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -83,6 +84,50 @@ struct DaemonConfig {
   int threads = 0;                              // daemon.threads: scan workers (0 = one per CPU)
 };
 
+// [sms] — the SMS channel (mobile/): feeds, concatenated parts, behaviour signals, reports,
+// Redis. mobile/sms_config.h turns it into mobile's option structs.
+struct SmsConfig {
+  size_t max_record_bytes = 65536;   // sms.max_record_bytes: a longer feed record is an error
+  size_t max_text_bytes = 16384;     // sms.max_text_bytes: longer texts are truncated
+  int64_t concat_timeout_seconds = 600;  // sms.concat_timeout_seconds (feed time)
+  size_t concat_max_groups = 10000;      // sms.concat_max_groups: messages waiting for parts
+  size_t concat_max_bytes = 16u << 20;   // sms.concat_max_bytes: text held in waiting parts
+  // Signals ([sms.signals] in veto.toml documents each).
+  int64_t rate_window_seconds = 60;
+  int64_t rate_threshold = 30;
+  double rate_score = 2.0;
+  int64_t dispersion_window_seconds = 3600;
+  int64_t dispersion_threshold = 50;
+  double dispersion_score = 2.5;
+  int64_t duplicate_window_seconds = 3600;
+  int64_t duplicate_threshold = 20;
+  double duplicate_score = 2.0;
+  int duplicate_max_distance = 3;
+  int duplicate_min_words = 4;
+  std::vector<std::string> spamtraps;
+  double spamtrap_score = 5.0;
+  double spamtrap_weight = 1.0;
+  std::vector<std::string> listed_domains;
+  std::vector<std::string> listed_numbers;
+  double url_score = 3.0;
+  double callback_score = 3.0;
+  double report_threshold = 1.0;
+  double reported_sender_score = 3.0;
+  double reported_content_score = 2.5;
+  double default_reporter_weight = 1.0;
+  std::vector<std::pair<std::string, double>> reporter_weights;  // [sms.reporter_weights]
+  int64_t report_dedup_seconds = 86400;
+  int64_t intel_ttl_seconds = 7 * 86400;
+  size_t max_senders = 1000000;
+  size_t max_fingerprints = 1000000;
+  size_t max_intel = 1000000;
+  int64_t idle_expiry_seconds = 86400;
+  // Redis ([sms.redis]): shared behaviour state and the stream consumer.
+  std::string redis_url;             // sms.redis.url: "" = state in process
+  std::string redis_prefix = "veto:";  // sms.redis.prefix: key prefix
+  int64_t redis_timeout_ms = 2000;   // sms.redis.timeout_ms: connect / command timeout
+};
+
 struct Config {
   std::vector<std::string> files;  // the files loaded, in order (empty: defaults only)
   RulesConfig rules;
@@ -93,6 +138,7 @@ struct Config {
   std::vector<policy::SubscriberSpec> subscribers;  // [subscribers."<key>"] (a few inline)
   std::vector<std::string> subscriber_files;        // subscribers.files (relative to the file)
   DaemonConfig daemon;
+  SmsConfig sms;
 };
 
 // The configuration with no file: every key at its default (as config/veto.toml states them).

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "config/toml_reader.h"
 #include "core/strings.h"
+#include "policy/identity.h"
 #include "policy/policy.h"
 #include "policy/subscriber_store.h"
 
@@ -587,6 +588,92 @@ void ReadDaemon(Section& d, DaemonConfig* dc) {
   d.Finish();
 }
 
+void ReadSms(Section& s, SmsConfig* c) {
+  constexpr int64_t kDay = 86400;
+  constexpr int64_t kG = int64_t{1} << 30;
+  s.Size("max_record_bytes", &c->max_record_bytes, 256, kG);
+  s.Size("max_text_bytes", &c->max_text_bytes, 160, kG);
+  s.Int("concat_timeout_seconds", &c->concat_timeout_seconds, 1, 30 * kDay);
+  s.Size("concat_max_groups", &c->concat_max_groups, 1, 100000000);
+  s.Size("concat_max_bytes", &c->concat_max_bytes, 1024, kG);
+  if (Section g = s.Table("signals"); g.present()) {
+    g.Int("rate_window_seconds", &c->rate_window_seconds, 1, 7 * kDay);
+    g.Int("rate_threshold", &c->rate_threshold, 1, 1000000000);
+    g.Double("rate_score", &c->rate_score, -100, 100);
+    g.Int("dispersion_window_seconds", &c->dispersion_window_seconds, 1, 30 * kDay);
+    g.Int("dispersion_threshold", &c->dispersion_threshold, 1, 1000000000);
+    g.Double("dispersion_score", &c->dispersion_score, -100, 100);
+    g.Int("duplicate_window_seconds", &c->duplicate_window_seconds, 1, 30 * kDay);
+    g.Int("duplicate_threshold", &c->duplicate_threshold, 1, 1000000000);
+    g.Double("duplicate_score", &c->duplicate_score, -100, 100);
+    g.Int("duplicate_max_distance", &c->duplicate_max_distance, 0, 3);
+    g.Int("duplicate_min_words", &c->duplicate_min_words, 1, 1000);
+    if (g.StringList("spamtraps", &c->spamtraps)) {
+      for (size_t i = 0; i < c->spamtraps.size(); ++i) {
+        std::string norm;
+        const policy::SmsSenderKind k = policy::ClassifySmsSender(c->spamtraps[i], &norm);
+        if (k != policy::SmsSenderKind::kMsisdn && k != policy::SmsSenderKind::kShortCode) {
+          g.Problem("spamtraps", Cat("entry ", i, " is not an MSISDN or short code (got \"",
+                                     c->spamtraps[i], "\")"));
+        }
+      }
+    }
+    g.Double("spamtrap_score", &c->spamtrap_score, -100, 100);
+    g.Double("spamtrap_weight", &c->spamtrap_weight, 0, 10);
+    if (g.StringList("listed_domains", &c->listed_domains)) {
+      for (size_t i = 0; i < c->listed_domains.size(); ++i) {
+        absl::StatusOr<std::string> d = policy::NormalizeDomain(c->listed_domains[i]);
+        if (!d.ok()) {
+          g.Problem("listed_domains", Cat("entry ", i, ": ", d.status().message()));
+        } else {
+          c->listed_domains[i] = *d;
+        }
+      }
+    }
+    if (g.StringList("listed_numbers", &c->listed_numbers)) {
+      for (size_t i = 0; i < c->listed_numbers.size(); ++i) {
+        size_t digits = 0;
+        for (char ch : c->listed_numbers[i]) digits += ch >= '0' && ch <= '9';
+        if (digits < 7) {
+          g.Problem("listed_numbers", Cat("entry ", i, " is not a phone number (got \"",
+                                          c->listed_numbers[i], "\", expected 7 or more digits)"));
+        }
+      }
+    }
+    g.Double("url_score", &c->url_score, -100, 100);
+    g.Double("callback_score", &c->callback_score, -100, 100);
+    g.Double("report_threshold", &c->report_threshold, 0.001, 1e6);
+    g.Double("reported_sender_score", &c->reported_sender_score, -100, 100);
+    g.Double("reported_content_score", &c->reported_content_score, -100, 100);
+    g.Double("default_reporter_weight", &c->default_reporter_weight, 0, 10);
+    if (Section w = g.Table("reporter_weights"); w.present()) {
+      for (const std::string& key : w.Keys()) {
+        double v = 0;
+        if (w.Double(key, &v, 0, 10)) c->reporter_weights.emplace_back(key, v);
+      }
+      w.Finish();
+    }
+    g.Int("report_dedup_seconds", &c->report_dedup_seconds, 0, 365 * kDay);
+    g.Int("intel_ttl_seconds", &c->intel_ttl_seconds, 1, 3650 * kDay);
+    g.Size("max_senders", &c->max_senders, 64, 1000000000);
+    g.Size("max_fingerprints", &c->max_fingerprints, 64, 1000000000);
+    g.Size("max_intel", &c->max_intel, 16, 1000000000);
+    g.Int("idle_expiry_seconds", &c->idle_expiry_seconds, 1, 365 * kDay);
+    g.Finish();
+  }
+  if (Section r = s.Table("redis"); r.present()) {
+    if (r.String("url", &c->redis_url) && !c->redis_url.empty() &&
+        !c->redis_url.starts_with("redis://") && !c->redis_url.starts_with("unix:")) {
+      r.Problem("url", Cat("not a Redis URL (got \"", c->redis_url,
+                           "\", expected redis://HOST:PORT[/DB] or unix:/path)"));
+    }
+    r.String("prefix", &c->redis_prefix);
+    r.Int("timeout_ms", &c->redis_timeout_ms, 1, 600000);
+    r.Finish();
+  }
+  s.Finish();
+}
+
 void ReadConfig(Section root, Config* c, Problems* problems) {
   root.Node("include");  // handled while loading
   if (Section r = root.Table("rules"); r.present()) {
@@ -651,6 +738,7 @@ void ReadConfig(Section root, Config* c, Problems* problems) {
     }
   }
   if (Section d = root.Table("daemon"); d.present()) ReadDaemon(d, &c->daemon);
+  if (Section sm = root.Table("sms"); sm.present()) ReadSms(sm, &c->sms);
   root.Finish();
 
   // Cross-field checks the policy compiler does, mapped back to file:line.

@@ -203,8 +203,9 @@ class MemoryBehaviourStore : public BehaviourStore {
 };
 
 const RE2& CallbackPattern() {
-  // A run of 7+ digits, optionally with a leading + and single separators between digits.
-  static const RE2* re = new RE2(R"(((?:\+|\b)\d(?:[ .\-]?\d){6,16})\b)");
+  // A digit run of 7+ digits with single separators, optionally after '+'. Deliberately a
+  // flat character class: RE2's DFA stays small, and the shape is checked in C++ after.
+  static const RE2* re = new RE2(R"(\+?\d[\d .\-]{5,24}\d)");
   return *re;
 }
 
@@ -320,15 +321,34 @@ MessageFeatures ExtractFeatures(const Message& m, int min_words) {
     }
     if (f.domains.size() > 64) break;
   }
-  // Call-back numbers. The text is short (an SMS, at most a few KB): one RE2 pass.
-  re2::StringPiece in(m.sms.text.data(), m.sms.text.size());
-  re2::StringPiece match;
-  const RE2& re = CallbackPattern();
-  int guard = 0;
-  while (guard++ < 32 && RE2::FindAndConsume(&in, re, &match)) {
-    std::string key = CallbackKey(std::string_view(match.data(), match.size()));
-    if (!key.empty() && std::find(f.callbacks.begin(), f.callbacks.end(), key) == f.callbacks.end()) {
-      f.callbacks.push_back(std::move(key));
+  // Call-back numbers: RE2 over the text, only when it holds 7 digits at all (most do not).
+  std::string_view text = m.sms.text;
+  int digits = 0;
+  for (char ch : text) digits += ch >= '0' && ch <= '9';
+  if (digits >= 7) {
+    const RE2& re = CallbackPattern();
+    re2::StringPiece in(text.data(), text.size());
+    re2::StringPiece match;
+    size_t pos = 0;
+    int guard = 0;
+    while (guard++ < 32 && pos < text.size() &&
+           re.Match(in, pos, text.size(), RE2::UNANCHORED, &match, 1)) {
+      pos = static_cast<size_t>(match.data() - text.data()) + match.size();
+      // Split on double separators ("12 - 34"): each side is its own candidate.
+      std::string_view cand(match.data(), match.size());
+      size_t start = 0;
+      for (size_t i = 0; i <= cand.size(); ++i) {
+        const bool sep_run = i + 1 < cand.size() && !(cand[i] >= '0' && cand[i] <= '9') &&
+                             !(cand[i + 1] >= '0' && cand[i + 1] <= '9');
+        if (i == cand.size() || sep_run) {
+          std::string key = CallbackKey(cand.substr(start, i - start));
+          if (!key.empty() &&
+              std::find(f.callbacks.begin(), f.callbacks.end(), key) == f.callbacks.end()) {
+            f.callbacks.push_back(std::move(key));
+          }
+          start = i + 1;
+        }
+      }
     }
   }
   return f;
@@ -385,15 +405,23 @@ void Intelligence::MakeRoom(int64_t now) {
 
 void Intelligence::Add(IntelKind kind, std::string_view key, double weight, int64_t now,
                        int64_t ttl) {
-  if (key.empty() || !(weight > 0)) return;
   if (ttl <= 0) ttl = default_ttl_;
+  Merge(kind, key,
+        IntelEntry{.weight = weight, .count = 1, .first_seen = now, .last_seen = now,
+                   .expires = now + ttl},
+        now);
+}
+
+void Intelligence::Merge(IntelKind kind, std::string_view key, const IntelEntry& in,
+                         int64_t now) {
+  if (key.empty() || !(in.weight > 0) || in.expires <= now) return;
   absl::MutexLock lock(&mu_);
   std::string k = Key(kind, key);
   auto it = entries_.find(k);
   if (it == entries_.end()) {
     if (entries_.size() >= max_entries_) MakeRoom(now);
     IntelEntry e;
-    e.first_seen = now;
+    e.first_seen = in.first_seen;
     it = entries_.emplace(std::move(k), e).first;
     if (kind == IntelKind::kFingerprint) {
       uint64_t fp;
@@ -401,11 +429,11 @@ void Intelligence::Add(IntelKind kind, std::string_view key, double weight, int6
     }
   }
   IntelEntry& e = it->second;
-  e.weight += weight;
-  e.count += 1;
-  e.first_seen = std::min(e.first_seen, now);
-  e.last_seen = std::max(e.last_seen, now);
-  e.expires = std::max(e.expires, e.last_seen + ttl);
+  e.weight += in.weight;
+  e.count += in.count;
+  e.first_seen = std::min(e.first_seen, in.first_seen);
+  e.last_seen = std::max(e.last_seen, in.last_seen);
+  e.expires = std::max(e.expires, in.expires);
 }
 
 double Intelligence::Weight(IntelKind kind, std::string_view key, int64_t now) const {
@@ -517,9 +545,15 @@ absl::Status Intelligence::ImportLine(std::string_view line, double trust, int64
   }
   const double w = weight * trust;
   if (!(w > 0)) return absl::OkStatus();
-  Add(kind, key, w, std::min<int64_t>(last, now), static_cast<int64_t>(ttl));
-  (void)count;
-  (void)first;
+  // "ttl" is what was left at export time; it counts from now.
+  const int64_t ttl_s = ttl > 0 ? static_cast<int64_t>(ttl) : default_ttl_;
+  Merge(kind, key,
+        IntelEntry{.weight = w,
+                   .count = static_cast<uint32_t>(std::clamp<long long>(count, 1, 1000000000)),
+                   .first_seen = std::min<int64_t>(first, now),
+                   .last_seen = std::min<int64_t>(std::max<long long>(last, first), now),
+                   .expires = now + ttl_s},
+        now);
   return absl::OkStatus();
 }
 

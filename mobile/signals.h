@@ -177,6 +177,8 @@ class Intelligence {
       : max_entries_(max_entries), default_ttl_(default_ttl) {}
 
   void Add(IntelKind kind, std::string_view key, double weight, int64_t now, int64_t ttl = 0);
+  // Merges a whole entry (import): weights and counts add, first/last/expiry widen.
+  void Merge(IntelKind kind, std::string_view key, const IntelEntry& e, int64_t now);
   // Evidence weight of the entry (0 if absent or expired).
   double Weight(IntelKind kind, std::string_view key, int64_t now) const;
   // A fingerprint's evidence, looking for near-identical fingerprints too.

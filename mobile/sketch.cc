@@ -33,32 +33,74 @@ uint64_t WordHash(std::string_view w) {
 
 }  // namespace
 
+namespace {
+
+// kSpread[x]: byte k of the result is bit k of x. Adding kSpread[byte j of h] to lane word j
+// counts, in 8 byte-wide lanes at once, how many features had each bit set: 8 additions per
+// feature instead of 64.
+struct SpreadTable {
+  uint64_t v[256];
+  constexpr SpreadTable() : v() {
+    for (int x = 0; x < 256; ++x) {
+      uint64_t r = 0;
+      for (int k = 0; k < 8; ++k) r |= static_cast<uint64_t>((x >> k) & 1) << (8 * k);
+      v[x] = r;
+    }
+  }
+};
+constexpr SpreadTable kSpread;
+
+class BitCounter {
+ public:
+  void Add(uint64_t h) {
+    for (int j = 0; j < 8; ++j) lanes_[j] += kSpread.v[(h >> (8 * j)) & 0xFF];
+    if (++pending_ == 255) Flush();  // a byte lane holds at most 255
+    ++n_;
+  }
+  uint64_t Result() {
+    Flush();
+    uint64_t fp = 0;
+    for (int b = 0; b < 64; ++b) {
+      if (2 * ones_[b] > n_) fp |= uint64_t{1} << b;
+    }
+    return fp;
+  }
+
+ private:
+  void Flush() {
+    for (int j = 0; j < 8; ++j) {
+      for (int k = 0; k < 8; ++k) ones_[8 * j + k] += (lanes_[j] >> (8 * k)) & 0xFF;
+      lanes_[j] = 0;
+    }
+    pending_ = 0;
+  }
+  uint64_t lanes_[8] = {};
+  uint32_t ones_[64] = {};
+  uint32_t pending_ = 0;
+  uint32_t n_ = 0;
+};
+
+}  // namespace
+
 uint64_t SimHash(std::string_view text, int* words) {
-  int v[64] = {};
+  BitCounter bits;
   int n = 0;
   uint64_t prev = 0;
   size_t i = 0;
-  auto add = [&](uint64_t h) {
-    for (int b = 0; b < 64; ++b) v[b] += ((h >> b) & 1) ? 1 : -1;
-  };
   while (i < text.size()) {
     while (i < text.size() && !IsWordByte(static_cast<unsigned char>(text[i]))) ++i;
     const size_t start = i;
     while (i < text.size() && IsWordByte(static_cast<unsigned char>(text[i]))) ++i;
     if (i == start) break;
     const uint64_t h = WordHash(text.substr(start, i - start));
-    add(h);
-    if (n > 0) add(Mix64(prev * 31 + h + 0x51ed270b27f5e3a1ULL));
+    bits.Add(h);
+    if (n > 0) bits.Add(Mix64(prev * 31 + h + 0x51ed270b27f5e3a1ULL));
     prev = h;
     ++n;
   }
   if (words) *words = n;
   if (n == 0) return 0;
-  uint64_t fp = 0;
-  for (int b = 0; b < 64; ++b) {
-    if (v[b] > 0) fp |= uint64_t{1} << b;
-  }
-  return fp;
+  return bits.Result();
 }
 
 std::optional<uint64_t> NearDupIndex::FindNear(uint64_t fp) const {

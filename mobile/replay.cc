@@ -1,0 +1,609 @@
+#include "mobile/replay.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "core/json.h"
+#include "core/strings.h"
+
+namespace veto::mobile {
+namespace {
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int64_t WallSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void AppendNumber(double v, std::string* out) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  // Three decimals are plenty for scores; trailing zeros trimmed.
+  const double r = std::round(v * 1000) / 1000;
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, r);
+  if (ec != std::errc()) {
+    out->append("0");
+    return;
+  }
+  out->append(buf, p);
+}
+
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, p);
+}
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+void ReplayCounters::Merge(const ReplayCounters& o) {
+  messages += o.messages;
+  for (size_t i = 0; i < actions.size(); ++i) actions[i] += o.actions[i];
+  reported += o.reported;
+  tp += o.tp;
+  fp += o.fp;
+  fn += o.fn;
+  tn += o.tn;
+  unlabeled += o.unlabeled;
+  signal_errors += o.signal_errors;
+  for (const auto& [k, v] : o.hits) hits[k] += v;
+  build_ns += o.build_ns;
+  signals_ns += o.signals_ns;
+  evaluate_ns += o.evaluate_ns;
+  output_ns += o.output_ns;
+}
+
+VerdictEvaluator::VerdictEvaluator(const config::Pipeline& pipeline, SignalEngine* signals,
+                                   bool profile)
+    : pipeline_(pipeline), signals_(signals), ctx_(pipeline.NewContext()), profile_(profile) {
+  extra_.reserve(8);
+}
+
+Action VerdictEvaluator::Evaluate(const SmsRecord& r, int64_t wall_now, std::string* out,
+                                  ReplayCounters* c) {
+  const int64_t now_s = r.has_time ? r.timestamp_unix : wall_now;
+  uint64_t t0 = profile_ ? NowNs() : 0;
+  std::unique_ptr<Message> m = BuildMessage(r, pipeline_.config().limits.parse);
+  uint64_t t1 = profile_ ? NowNs() : 0;
+  extra_.clear();
+  if (signals_ != nullptr) {
+    const MessageFeatures f = ExtractFeatures(*m, signals_->options().duplicate_min_words);
+    if (!signals_->Observe(f, now_s, &extra_).ok()) ++c->signal_errors;
+  }
+  uint64_t t2 = profile_ ? NowNs() : 0;
+  config::Verdict v = pipeline_.Evaluate(*m, ctx_.get(), absl::FromUnixSeconds(now_s), extra_);
+  uint64_t t3 = profile_ ? NowNs() : 0;
+
+  const Decision& d = v.decision;
+  const Action action = d.action;
+  ++c->messages;
+  ++c->actions[static_cast<size_t>(action)];
+  const RecipientDecision* rd = d.recipients.empty() ? nullptr : &d.recipients[0];
+  const bool report = rd != nullptr && rd->report;
+  c->reported += report;
+  const bool spam = IsSpamAction(action);
+  switch (r.label) {
+    case Label::kSpam: (spam ? c->tp : c->fn)++; break;
+    case Label::kHam: (spam ? c->fp : c->tn)++; break;
+    case Label::kNone: c->unlabeled++; break;
+  }
+
+  std::string& o = *out;
+  o.append("{\"line\":");
+  AppendInt(static_cast<int64_t>(r.line), &o);
+  if (!r.id.empty()) {
+    o.append(",\"id\":");
+    JsonWriter::AppendQuoted(r.id, &o);
+  }
+  o.append(",\"sender\":");
+  JsonWriter::AppendQuoted(r.sender, &o);
+  o.append(",\"recipient\":");
+  JsonWriter::AppendQuoted(r.recipient, &o);
+  if (r.has_time) {
+    o.append(",\"time\":");
+    AppendInt(r.timestamp_unix, &o);
+  }
+  o.append(",\"score\":");
+  AppendNumber(rd != nullptr ? rd->score : v.scores.total, &o);
+  o.append(",\"action\":\"");
+  o.append(ActionName(action));
+  o.append("\",\"report\":");
+  o.append(report ? "true" : "false");
+  if (rd != nullptr) {
+    o.append(",\"decided_by\":{\"layer\":\"");
+    o.append(LayerName(rd->decided_by.layer));
+    o.append("\",\"kind\":\"");
+    o.append(RuleKindName(rd->decided_by.kind));
+    o.append("\",\"rule\":");
+    JsonWriter::AppendQuoted(rd->decided_by.rule, &o);
+    o.append(",\"entry\":");
+    JsonWriter::AppendQuoted(rd->decided_by.entry, &o);
+    o.append("}");
+  }
+  // Evidence by kind.
+  for (int kind = 0; kind < 3; ++kind) {
+    const MatchKind mk = static_cast<MatchKind>(kind);
+    bool opened = false;
+    for (const Match& mt : v.scores.matches) {
+      if (mt.kind != mk || mt.hidden) continue;
+      if (!opened) {
+        o.append(kind == 0 ? ",\"rules\":{" : kind == 1 ? ",\"models\":{" : ",\"signals\":{");
+        opened = true;
+      } else {
+        o.push_back(',');
+      }
+      JsonWriter::AppendQuoted(mt.id, &o);
+      o.push_back(':');
+      if (mk == MatchKind::kClassifier) {
+        o.append("{\"p\":");
+        AppendNumber(mt.probability, &o);
+        o.append(",\"score\":");
+        AppendNumber(mt.score, &o);
+        o.push_back('}');
+      } else {
+        AppendNumber(mt.score, &o);
+      }
+      ++c->hits[mt.id];
+    }
+    if (opened) o.push_back('}');
+  }
+  if (r.label != Label::kNone) {
+    o.append(",\"label\":\"");
+    o.append(LabelName(r.label));
+    o.push_back('"');
+  }
+  if (!r.part_lines.empty()) {
+    o.append(",\"parts\":[");
+    for (size_t i = 0; i < r.part_lines.size(); ++i) {
+      if (i) o.push_back(',');
+      AppendInt(static_cast<int64_t>(r.part_lines[i]), &o);
+    }
+    o.push_back(']');
+  }
+  if (r.flags != 0) {
+    o.append(",\"flags\":[");
+    bool first = true;
+    for (std::string_view f : SmsFlagNames(r.flags)) {
+      if (!first) o.push_back(',');
+      first = false;
+      JsonWriter::AppendQuoted(f, &o);
+    }
+    o.push_back(']');
+  }
+  o.append("}\n");
+  if (profile_) {
+    const uint64_t t4 = NowNs();
+    c->build_ns += t1 - t0;
+    c->signals_ns += t2 - t1;
+    c->evaluate_ns += t3 - t2;
+    c->output_ns += t4 - t3;
+  }
+  return action;
+}
+
+namespace {
+
+struct Batch {
+  uint64_t seq = 0;
+  std::vector<SmsRecord> records;
+  std::string out;
+};
+
+// The bounded hand-over between the reader, the workers and the writer.
+class Queues {
+ public:
+  Queues(size_t max_in_flight, int workers) : max_in_flight_(max_in_flight), workers_(workers) {}
+
+  // Reader: blocks while too many batches are in flight.
+  void PushWork(std::unique_ptr<Batch> b) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Queues* q) { return q->in_flight_ < q->max_in_flight_ || q->abort_; }, this));
+    ++in_flight_;
+    work_.push_back(std::move(b));
+  }
+  void CloseWork() {
+    absl::MutexLock lock(&mu_);
+    work_closed_ = true;
+  }
+  // Worker: nullptr when closed and empty.
+  std::unique_ptr<Batch> PopWork() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Queues* q) { return !q->work_.empty() || q->work_closed_ || q->abort_; }, this));
+    if (work_.empty() || abort_) return nullptr;
+    auto b = std::move(work_.front());
+    work_.pop_front();
+    return b;
+  }
+  void PushDone(std::unique_ptr<Batch> b) {
+    absl::MutexLock lock(&mu_);
+    done_.push_back(std::move(b));
+  }
+  void WorkerExit() {
+    absl::MutexLock lock(&mu_);
+    ++workers_done_;
+  }
+  // Writer: nullptr when every worker has exited and nothing is left.
+  std::unique_ptr<Batch> PopDone() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Queues* q) { return !q->done_.empty() || q->workers_done_ == q->workers_; }, this));
+    if (done_.empty()) return nullptr;
+    auto b = std::move(done_.front());
+    done_.pop_front();
+    return b;
+  }
+  void Retire() {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+  }
+  void Abort() {
+    absl::MutexLock lock(&mu_);
+    abort_ = true;
+  }
+  bool aborted() {
+    absl::MutexLock lock(&mu_);
+    return abort_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  const size_t max_in_flight_;
+  const int workers_;
+  size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::unique_ptr<Batch>> work_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<Batch>> done_ ABSL_GUARDED_BY(mu_);
+  bool work_closed_ ABSL_GUARDED_BY(mu_) = false;
+  int workers_done_ ABSL_GUARDED_BY(mu_) = 0;
+  bool abort_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline& pipeline,
+                                     SignalEngine* signals, int out_fd,
+                                     const ReplayOptions& options) {
+  ReplaySummary summary;
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  summary.threads = threads;
+  const size_t batch_size = options.speed > 0 ? 1 : std::max<size_t>(options.batch, 1);
+  auto error_sink = options.error_sink ? options.error_sink : [](std::string_view line) {
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  };
+
+  Queues q(static_cast<size_t>(threads) * 4 + 4, threads);
+  std::vector<ReplayCounters> counters(threads);
+  std::vector<std::thread> workers;
+  workers.reserve(threads);
+  const uint64_t start_ns = NowNs();
+
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      VerdictEvaluator ev(pipeline, signals, options.profile);
+      while (std::unique_ptr<Batch> b = q.PopWork()) {
+        const int64_t wall = WallSeconds();
+        b->out.reserve(b->records.size() * 320);
+        for (const SmsRecord& r : b->records) ev.Evaluate(r, wall, &b->out, &counters[t]);
+        b->records.clear();
+        q.PushDone(std::move(b));
+      }
+      q.WorkerExit();
+    });
+  }
+
+  // The writer: in order (reorder buffer) or as batches finish.
+  absl::Status write_status;
+  std::thread writer([&] {
+    std::map<uint64_t, std::unique_ptr<Batch>> pending;
+    uint64_t next = 0;
+    while (std::unique_ptr<Batch> b = q.PopDone()) {
+      if (!options.ordered) {
+        if (write_status.ok() && !WriteAll(out_fd, b->out)) {
+          write_status = absl::InternalError(Cat("write error: ", std::strerror(errno)));
+          q.Abort();
+        }
+        q.Retire();
+        continue;
+      }
+      pending.emplace(b->seq, std::move(b));
+      while (!pending.empty() && pending.begin()->first == next) {
+        if (write_status.ok() && !WriteAll(out_fd, pending.begin()->second->out)) {
+          write_status = absl::InternalError(Cat("write error: ", std::strerror(errno)));
+          q.Abort();
+        }
+        pending.erase(pending.begin());
+        ++next;
+        q.Retire();
+      }
+    }
+  });
+
+  // The reader (this thread).
+  Reassembler reassembler(options.reassembly);
+  std::vector<SmsRecord> ready;
+  auto batch = std::make_unique<Batch>();
+  uint64_t seq = 0;
+  size_t error_lines = 0;
+  bool paced_start = false;
+  int64_t feed_t0 = 0;
+  uint64_t wall_t0 = 0;
+  uint64_t last_progress = start_ns;
+  auto flush = [&] {
+    if (batch->records.empty()) return;
+    batch->seq = seq++;
+    q.PushWork(std::move(batch));
+    batch = std::make_unique<Batch>();
+    batch->records.reserve(batch_size);
+  };
+  auto take_ready = [&] {
+    for (SmsRecord& r : ready) {
+      if (options.speed > 0 && r.has_time) {
+        if (!paced_start) {
+          paced_start = true;
+          feed_t0 = r.timestamp_unix;
+          wall_t0 = NowNs();
+        }
+        const double offset_ns =
+            static_cast<double>(r.timestamp_unix - feed_t0) * 1e9 / options.speed;
+        const uint64_t target = wall_t0 + static_cast<uint64_t>(std::max(0.0, offset_ns));
+        const uint64_t now = NowNs();
+        if (target > now) {
+          flush();
+          std::this_thread::sleep_for(std::chrono::nanoseconds(target - now));
+        }
+      }
+      batch->records.push_back(std::move(r));
+      if (batch->records.size() >= batch_size) flush();
+    }
+    ready.clear();
+  };
+
+  SmsRecord rec;
+  FeedError err;
+  while (!q.aborted()) {
+    const FeedReader::Result res = reader.Next(&rec, &err);
+    if (res == FeedReader::kEnd) break;
+    if (res == FeedReader::kError) {
+      if (error_lines++ < options.max_error_lines) {
+        error_sink(Cat(options.feed_name, ":", err.line, ": ", err.message, "\n"));
+      }
+      if (options.strict) {
+        summary.stopped_strict = true;
+        summary.feed_status = absl::InvalidArgumentError(
+            Cat(options.feed_name, ":", err.line, ": ", err.message, " (--strict: stopped)"));
+        break;
+      }
+      continue;
+    }
+    if (absl::Status s = reassembler.Add(std::move(rec), &ready); !s.ok()) {
+      ++summary.errors;  // a duplicate part: counted with the feed errors
+      if (error_lines++ < options.max_error_lines) {
+        error_sink(Cat(options.feed_name, ":", reader.lines(), ": ", s.message(), "\n"));
+      }
+      if (options.strict) {
+        summary.stopped_strict = true;
+        summary.feed_status = absl::InvalidArgumentError(
+            Cat(options.feed_name, ":", reader.lines(), ": ", s.message(), " (--strict: stopped)"));
+        break;
+      }
+    }
+    take_ready();
+    if (options.progress) {
+      const uint64_t now = NowNs();
+      if (now - last_progress > 1000000000ull) {
+        last_progress = now;
+        error_sink(Cat("\rreplay: ", reader.records(), " records, ", reader.errors(), " errors, ",
+                       static_cast<uint64_t>(reader.records() / ((now - start_ns) / 1e9)),
+                       " records/s   "));
+      }
+    }
+  }
+  if (!summary.stopped_strict) {
+    reassembler.Flush(&ready);
+    take_ready();
+  }
+  flush();
+  q.CloseWork();
+  for (std::thread& w : workers) w.join();
+  writer.join();
+  if (options.progress) error_sink("\n");
+  if (error_lines > options.max_error_lines) {
+    error_sink(Cat(options.feed_name, ": ", error_lines - options.max_error_lines,
+                   " more errors not shown\n"));
+  }
+
+  summary.seconds = (NowNs() - start_ns) / 1e9;
+  summary.lines = reader.lines();
+  summary.records = reader.records();
+  summary.errors += reader.errors();
+  summary.blank_lines = reader.blank_lines();
+  summary.header_lines = reader.header_lines();
+  summary.reassembly = reassembler.stats();
+  for (const ReplayCounters& c : counters) summary.counters.Merge(c);
+  if (signals != nullptr) {
+    summary.signals = signals->Stats();
+    summary.behaviour = signals->BehaviourState();
+  }
+  if (summary.feed_status.ok() && !reader.io_status().ok()) {
+    summary.feed_status = reader.io_status();
+  }
+  if (!write_status.ok()) return write_status;
+  return summary;
+}
+
+namespace {
+
+std::vector<std::pair<std::string_view, uint64_t>> TopHits(const ReplayCounters& c, size_t n) {
+  std::vector<std::pair<std::string_view, uint64_t>> v(c.hits.begin(), c.hits.end());
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (v.size() > n) v.resize(n);
+  return v;
+}
+
+std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+double Ratio(uint64_t a, uint64_t b) { return b == 0 ? 0 : static_cast<double>(a) / b; }
+
+}  // namespace
+
+std::string SummaryText(const ReplaySummary& s, size_t top_rules) {
+  const ReplayCounters& c = s.counters;
+  std::string o;
+  const double rate = s.seconds > 0 ? c.messages / s.seconds : 0;
+  o += Cat("replay: ", c.messages, " verdicts in ", Fixed(s.seconds, 3), " s (",
+           Fixed(rate, 0), " msgs/s, ", s.threads, " threads)\n");
+  o += Cat("feed: ", s.lines, " lines, ", s.records, " records, ", s.errors, " errors, ",
+           s.blank_lines, " blank, ", s.header_lines, " header\n");
+  if (s.reassembly.parts > 0) {
+    o += Cat("concatenated: ", s.reassembly.parts, " parts → ", s.reassembly.messages,
+             " complete + ", s.reassembly.incomplete, " incomplete messages (",
+             s.reassembly.evicted, " pushed out by caps), ", s.reassembly.duplicate_parts,
+             " duplicate parts\n");
+  }
+  o += "actions:";
+  for (size_t i = 0; i < c.actions.size(); ++i) {
+    if (c.actions[i]) o += Cat(" ", ActionName(static_cast<Action>(i)), "=", c.actions[i]);
+  }
+  o += Cat(" (report: ", c.reported, ")\n");
+  std::vector<std::pair<std::string_view, uint64_t>> top = TopHits(c, top_rules);
+  if (!top.empty()) {
+    o += "top rules:";
+    for (const auto& [id, n] : top) o += Cat(" ", id, "=", n);
+    o += "\n";
+  }
+  if (c.tp + c.fp + c.fn + c.tn > 0) {
+    const double precision = Ratio(c.tp, c.tp + c.fp);
+    const double recall = Ratio(c.tp, c.tp + c.fn);
+    const double fpr = Ratio(c.fp, c.fp + c.tn);
+    o += Cat("labels: precision ", Fixed(precision, 4), ", recall ", Fixed(recall, 4), ", FPR ",
+             Fixed(fpr, 4), " (spam = any action but deliver; ", c.unlabeled, " unlabeled)\n");
+    o += "confusion:        predicted spam  predicted ham\n";
+    o += Cat("  labelled spam   ", c.tp, std::string(16 - std::min<size_t>(15, std::to_string(c.tp).size()), ' '), c.fn, "\n");
+    o += Cat("  labelled ham    ", c.fp, std::string(16 - std::min<size_t>(15, std::to_string(c.fp).size()), ' '), c.tn, "\n");
+  }
+  if (s.signals.messages > 0) {
+    o += Cat("signals: ", s.behaviour.senders, " senders, ", s.behaviour.fingerprints,
+             " fingerprints in state (", s.behaviour.memory_bytes, " bytes); fired:");
+    for (int i = 0; i < 8; ++i) {
+      if (s.signals.fired[i]) o += Cat(" ", kSignalIds[i], "=", s.signals.fired[i]);
+    }
+    if (c.signal_errors) o += Cat("; store errors ", c.signal_errors);
+    o += "\n";
+  }
+  if (c.build_ns + c.evaluate_ns > 0 && c.messages > 0) {
+    const double n = static_cast<double>(c.messages);
+    o += Cat("stages (CPU ns/msg, summed over threads): build ", Fixed(c.build_ns / n, 0),
+             ", signals ", Fixed(c.signals_ns / n, 0), ", evaluate (rules+classifier+policy) ",
+             Fixed(c.evaluate_ns / n, 0), ", output ", Fixed(c.output_ns / n, 0), "\n");
+  }
+  if (!s.feed_status.ok()) o += Cat("feed ended early: ", s.feed_status.message(), "\n");
+  return o;
+}
+
+std::string SummaryJson(const ReplaySummary& s, size_t top_rules) {
+  const ReplayCounters& c = s.counters;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("verdicts");
+  w.Int(static_cast<int64_t>(c.messages));
+  w.Key("seconds");
+  w.Number(s.seconds);
+  w.Key("msgs_per_s");
+  w.Number(s.seconds > 0 ? c.messages / s.seconds : 0);
+  w.Key("threads");
+  w.Int(s.threads);
+  w.Key("lines");
+  w.Int(static_cast<int64_t>(s.lines));
+  w.Key("records");
+  w.Int(static_cast<int64_t>(s.records));
+  w.Key("errors");
+  w.Int(static_cast<int64_t>(s.errors));
+  w.Key("parts");
+  w.Int(static_cast<int64_t>(s.reassembly.parts));
+  w.Key("incomplete");
+  w.Int(static_cast<int64_t>(s.reassembly.incomplete));
+  w.Key("actions");
+  w.BeginObject();
+  for (size_t i = 0; i < c.actions.size(); ++i) {
+    if (!c.actions[i]) continue;
+    w.Key(ActionName(static_cast<Action>(i)));
+    w.Int(static_cast<int64_t>(c.actions[i]));
+  }
+  w.EndObject();
+  w.Key("top_rules");
+  w.BeginObject();
+  for (const auto& [id, n] : TopHits(c, top_rules)) {
+    w.Key(id);
+    w.Int(static_cast<int64_t>(n));
+  }
+  w.EndObject();
+  if (c.tp + c.fp + c.fn + c.tn > 0) {
+    w.Key("precision");
+    w.Number(Ratio(c.tp, c.tp + c.fp));
+    w.Key("recall");
+    w.Number(Ratio(c.tp, c.tp + c.fn));
+    w.Key("fpr");
+    w.Number(Ratio(c.fp, c.fp + c.tn));
+    w.Key("confusion");
+    w.BeginObject();
+    w.Key("tp");
+    w.Int(static_cast<int64_t>(c.tp));
+    w.Key("fp");
+    w.Int(static_cast<int64_t>(c.fp));
+    w.Key("fn");
+    w.Int(static_cast<int64_t>(c.fn));
+    w.Key("tn");
+    w.Int(static_cast<int64_t>(c.tn));
+    w.EndObject();
+  }
+  w.Key("signal_senders");
+  w.Int(static_cast<int64_t>(s.behaviour.senders));
+  w.Key("signal_state_bytes");
+  w.Int(static_cast<int64_t>(s.behaviour.memory_bytes));
+  w.Key("feed_ok");
+  w.Bool(s.feed_status.ok());
+  w.EndObject();
+  return w.Take();
+}
+
+}  // namespace veto::mobile
