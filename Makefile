@@ -42,7 +42,8 @@ build-tsan:
 build-fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer rules_fuzzer config_fuzzer \
-	  classifier_model_fuzzer labelled_text_fuzzer
+	  classifier_model_fuzzer labelled_text_fuzzer \
+	  sms_feed_fuzzer sms_payload_fuzzer
 
 test: deps
 	$(MAKE) build
