@@ -374,6 +374,19 @@ std::string Intelligence::Key(IntelKind kind, std::string_view key) {
   return k;
 }
 
+namespace {
+
+// The lookup key in a per-thread buffer: lookups run per message and must not allocate.
+const std::string& LookupKey(IntelKind kind, std::string_view key) {
+  thread_local std::string k;
+  k.clear();
+  k.push_back(static_cast<char>('0' + static_cast<int>(kind)));
+  k.append(key);
+  return k;
+}
+
+}  // namespace
+
 void Intelligence::MakeRoom(int64_t now) {
   absl::erase_if(entries_, [&](const auto& kv) {
     const bool dead = kv.second.expires <= now;
@@ -383,6 +396,7 @@ void Intelligence::MakeRoom(int64_t now) {
     }
     return dead;
   });
+  size_.store(entries_.size(), std::memory_order_relaxed);
   if (entries_.size() < max_entries_) return;
   // Still full: drop the weakest eighth.
   std::vector<double> w;
@@ -401,6 +415,7 @@ void Intelligence::MakeRoom(int64_t now) {
     }
     return true;
   });
+  size_.store(entries_.size(), std::memory_order_relaxed);
 }
 
 void Intelligence::Add(IntelKind kind, std::string_view key, double weight, int64_t now,
@@ -434,26 +449,27 @@ void Intelligence::Merge(IntelKind kind, std::string_view key, const IntelEntry&
   e.first_seen = std::min(e.first_seen, in.first_seen);
   e.last_seen = std::max(e.last_seen, in.last_seen);
   e.expires = std::max(e.expires, in.expires);
+  size_.store(entries_.size(), std::memory_order_relaxed);
 }
 
 double Intelligence::Weight(IntelKind kind, std::string_view key, int64_t now) const {
   if (key.empty()) return 0;
+  if (size_.load(std::memory_order_relaxed) == 0) return 0;
+  const std::string& k = LookupKey(kind, key);
   absl::ReaderMutexLock lock(&mu_);
-  if (entries_.empty()) return 0;
-  auto it = entries_.find(Key(kind, key));
+  auto it = entries_.find(k);
   if (it == entries_.end() || it->second.expires <= now) return 0;
   return it->second.weight;
 }
 
 double Intelligence::FingerprintWeight(uint64_t fp, int64_t now) const {
-  if (fp == 0) return 0;
+  if (fp == 0 || size_.load(std::memory_order_relaxed) == 0) return 0;
   absl::ReaderMutexLock lock(&mu_);
-  if (entries_.empty()) return 0;
-  auto it = entries_.find(Key(IntelKind::kFingerprint, Hex64(fp)));
+  auto it = entries_.find(LookupKey(IntelKind::kFingerprint, Hex64(fp)));
   if (it != entries_.end() && it->second.expires > now) return it->second.weight;
   std::optional<uint64_t> near = fingerprints_.FindNear(fp);
   if (!near) return 0;
-  it = entries_.find(Key(IntelKind::kFingerprint, Hex64(*near)));
+  it = entries_.find(LookupKey(IntelKind::kFingerprint, Hex64(*near)));
   if (it == entries_.end() || it->second.expires <= now) return 0;
   return it->second.weight;
 }
@@ -620,8 +636,9 @@ absl::Status SignalEngine::Observe(const MessageFeatures& f, int64_t now,
   const uint64_t canonical = CanonicalFingerprint(f.fingerprint);
 
   // Spamtrap: this message is spam by definition; remember what it carried.
-  if (!spamtraps_.empty() && !f.recipient.empty() &&
-      spamtraps_.contains(std::string(f.recipient))) {
+  thread_local std::string recipient;
+  recipient.assign(f.recipient);
+  if (!spamtraps_.empty() && !f.recipient.empty() && spamtraps_.contains(recipient)) {
     fire(kSpamtrap, options_.spamtrap_score, 1);
     const double w = options_.spamtrap_weight;
     intel_->Add(IntelKind::kSender, f.sender, w, now);

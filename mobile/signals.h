@@ -204,6 +204,7 @@ class Intelligence {
   const int64_t default_ttl_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, IntelEntry> entries_ ABSL_GUARDED_BY(mu_);
+  std::atomic<size_t> size_{0};  // entries_.size(), readable without the lock
   NearDupIndex fingerprints_ ABSL_GUARDED_BY(mu_);
 };
 

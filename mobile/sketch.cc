@@ -108,8 +108,9 @@ std::optional<uint64_t> NearDupIndex::FindNear(uint64_t fp) const {
     const uint32_t key = (band << 16) | static_cast<uint32_t>((fp >> (band * 16)) & 0xFFFF);
     auto it = bands_.find(key);
     if (it == bands_.end()) continue;
-    for (uint64_t cand : it->second) {
-      if (HammingDistance(cand, fp) <= max_distance_) return cand;
+    const Bucket& b = it->second;
+    for (uint8_t i = 0; i < b.n; ++i) {
+      if (HammingDistance(b.fp[i], fp) <= max_distance_) return b.fp[i];
     }
   }
   return std::nullopt;
@@ -118,12 +119,16 @@ std::optional<uint64_t> NearDupIndex::FindNear(uint64_t fp) const {
 void NearDupIndex::Insert(uint64_t fp) {
   for (uint32_t band = 0; band < 4; ++band) {
     const uint32_t key = (band << 16) | static_cast<uint32_t>((fp >> (band * 16)) & 0xFFFF);
-    std::vector<uint64_t>& b = bands_[key];
+    Bucket& b = bands_[key];
     bool have = false;
-    for (uint64_t c : b) have |= c == fp;
+    for (uint8_t i = 0; i < b.n; ++i) have |= b.fp[i] == fp;
     if (have) continue;
-    if (b.size() >= bucket_cap_) b.erase(b.begin());
-    b.push_back(fp);
+    if (b.n == 4) {
+      for (int i = 0; i < 3; ++i) b.fp[i] = b.fp[i + 1];  // the oldest goes
+      b.fp[3] = fp;
+    } else {
+      b.fp[b.n++] = fp;
+    }
   }
 }
 
@@ -132,34 +137,42 @@ void NearDupIndex::Erase(uint64_t fp) {
     const uint32_t key = (band << 16) | static_cast<uint32_t>((fp >> (band * 16)) & 0xFFFF);
     auto it = bands_.find(key);
     if (it == bands_.end()) continue;
-    std::erase(it->second, fp);
-    if (it->second.empty()) bands_.erase(it);
+    Bucket& b = it->second;
+    uint8_t w = 0;
+    for (uint8_t i = 0; i < b.n; ++i) {
+      if (b.fp[i] != fp) b.fp[w++] = b.fp[i];
+    }
+    b.n = w;
+    if (b.n == 0) bands_.erase(it);
   }
 }
 
 size_t NearDupIndex::MemoryBytes() const {
-  size_t n = bands_.capacity() * (sizeof(std::pair<uint32_t, std::vector<uint64_t>>) + 1);
-  for (const auto& [k, v] : bands_) n += v.capacity() * sizeof(uint64_t);
-  return n;
+  return bands_.capacity() * (sizeof(std::pair<uint32_t, Bucket>) + 1);
 }
 
-HyperLogLog::HyperLogLog(int p) : p_(p < 4 ? 4 : (p > 14 ? 14 : p)), regs_(size_t{1} << p_, 0) {}
+HyperLogLog::HyperLogLog(int p)
+    : p_(p < 4 ? 4 : (p > 14 ? 14 : p)),
+      regs_(size_t{1} << p_, 0),
+      sum_(static_cast<double>(regs_.size())),
+      zeros_(static_cast<uint32_t>(regs_.size())) {}
 
 void HyperLogLog::Add(uint64_t hash) {
   const uint64_t idx = hash >> (64 - p_);
   const uint64_t rest = (hash << p_) | (uint64_t{1} << (p_ - 1));  // guard bit bounds the rank
   const uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
-  if (rank > regs_[idx]) regs_[idx] = rank;
+  const uint8_t old = regs_[idx];
+  if (rank > old) {
+    regs_[idx] = rank;
+    sum_ += std::ldexp(1.0, -rank) - std::ldexp(1.0, -old);
+    zeros_ -= old == 0;
+  }
 }
 
 double HyperLogLog::Estimate() const {
   const double m = static_cast<double>(regs_.size());
-  double sum = 0;
-  int zeros = 0;
-  for (uint8_t r : regs_) {
-    sum += std::ldexp(1.0, -r);
-    zeros += r == 0;
-  }
+  const double sum = sum_;
+  const uint32_t zeros = zeros_;
   const double alpha = m == 16 ? 0.673 : m == 32 ? 0.697 : m == 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
   double e = alpha * m * m / sum;
   if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / zeros);  // linear counting
@@ -168,7 +181,13 @@ double HyperLogLog::Estimate() const {
 
 void HyperLogLog::Merge(const HyperLogLog& other) {
   if (other.regs_.size() != regs_.size()) return;
-  for (size_t i = 0; i < regs_.size(); ++i) regs_[i] = std::max(regs_[i], other.regs_[i]);
+  sum_ = 0;
+  zeros_ = 0;
+  for (size_t i = 0; i < regs_.size(); ++i) {
+    regs_[i] = std::max(regs_[i], other.regs_[i]);
+    sum_ += std::ldexp(1.0, -regs_[i]);
+    zeros_ += regs_[i] == 0;
+  }
 }
 
 void RecipientSet::Add(uint64_t hash) {

@@ -49,12 +49,12 @@ inline int HammingDistance(uint64_t a, uint64_t b) { return __builtin_popcountll
 
 // Finds fingerprints within a Hamming distance ≤ 3 among those inserted, using four 16-bit
 // bands (two fingerprints that close share at least one band exactly). Each band bucket keeps
-// at most `bucket_cap` fingerprints (oldest replaced), so memory is bounded by the caller's
+// at most 4 fingerprints (oldest replaced), so memory is bounded by the caller's
 // cap on insertions; stale entries (the caller forgot the fingerprint) are harmless.
 class NearDupIndex {
  public:
-  explicit NearDupIndex(int max_distance = 3, size_t bucket_cap = 4)
-      : max_distance_(max_distance > 3 ? 3 : max_distance), bucket_cap_(bucket_cap) {}
+  explicit NearDupIndex(int max_distance = 3)
+      : max_distance_(max_distance > 3 ? 3 : max_distance) {}
   // A fingerprint within max_distance of `fp` that was inserted, or nullopt. Exact matches
   // are found even when the caller keeps no band entries for them.
   std::optional<uint64_t> FindNear(uint64_t fp) const;
@@ -65,13 +65,17 @@ class NearDupIndex {
 
  private:
   int max_distance_;
-  size_t bucket_cap_;
-  // key: band number (2 bits) << 16 | band value (16 bits)
-  absl::flat_hash_map<uint32_t, std::vector<uint64_t>> bands_;
+  struct Bucket {
+    uint64_t fp[4];
+    uint8_t n = 0;
+  };
+  // key: band number (2 bits) << 16 | band value (16 bits); at most 4 fingerprints inline.
+  absl::flat_hash_map<uint32_t, Bucket> bands_;
 };
 
 // A HyperLogLog with 2^p one-byte registers (p = 4..14). Standard error ≈ 1.04/sqrt(2^p):
-// 6.5% at p = 8.
+// 6.5% at p = 8. The harmonic sum and the zero count are kept up to date by Add, so
+// Estimate is O(1) (it runs for every message of a busy sender or campaign).
 class HyperLogLog {
  public:
   explicit HyperLogLog(int p = 8);
@@ -83,6 +87,8 @@ class HyperLogLog {
  private:
   int p_;
   std::vector<uint8_t> regs_;
+  double sum_;      // Σ 2^-register
+  uint32_t zeros_;  // registers still 0
 };
 
 // Distinct values of one window: exact for up to 6 values (their 32-bit hashes inline),
