@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Redis Streams throughput of `veto sms consume`: one consumer, then two, on a private
+# redis-server at 127.0.0.1 (no persistence). The stream holds N entries made from the SMS
+# corpus (synthetic senders/recipients); the time is from the consumers' start until the
+# output stream holds N verdicts. Behaviour counters live in the same Redis (shared state).
+#
+#   bench/mobile_redis.sh [N] [extra consume flags...]     (default N = 50000)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+veto="$root/build/bin/veto"
+n=${1:-50000}
+shift || true
+corpus="$root/../shared/corpora/sms/sms_spam_collection_dev.tsv"
+[ -r "$corpus" ] || { echo "mobile_redis: corpus absent: $corpus" >&2; exit 0; }
+tmp=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
+  --daemonize no >"$tmp/redis.log" 2>&1 &
+rpid=$!
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  kill "$rpid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+url="redis://127.0.0.1:$port"
+
+produce() {  # RESP for N XADDs, piped in one go
+  python3 - "$corpus" "$n" <<'PY' | redis-cli -p "$port" --pipe >/dev/null
+import sys
+lines = [l.rstrip("\n").split("\t", 1)[1] for l in open(sys.argv[1], encoding="utf-8")]
+n = int(sys.argv[2])
+out = sys.stdout.buffer
+def cmd(*args):
+    b = [f"*{len(args)}\r\n".encode()]
+    for a in args:
+        a = a.encode() if isinstance(a, str) else a
+        b.append(f"${len(a)}\r\n".encode() + a + b"\r\n")
+    out.write(b"".join(b))
+for i in range(n):
+    cmd("XADD", "in", "*", "id", str(i), "sender", f"+4477{10000000 + (i * 7919) % 50000}",
+        "recipient", f"+4479{10000000 + (i * 104729) % 1000000}", "text", lines[i % len(lines)])
+PY
+}
+
+run() {  # consumers
+  local k=$1
+  shift
+  redis-cli -p "$port" flushall >/dev/null
+  produce
+  "$veto" sms replay /dev/null >/dev/null 2>&1 || true  # warm the rule cache
+  local start end
+  start=$(date +%s.%N)
+  pids=()
+  for c in $(seq "$k"); do
+    "$veto" sms consume --redis "$url" --stream in --group g --out-stream out --consumer "c$c" \
+      --batch 200 --idle-exit-ms 1000 "$@" 2>"$tmp/c$c.log" &
+    pids+=($!)
+  done
+  while [ "$(redis-cli -p "$port" xlen out)" -lt "$n" ]; do
+    sleep 0.05
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { cat "$tmp"/c*.log >&2; exit 1; }; done
+  done
+  end=$(date +%s.%N)
+  wait "${pids[@]}"
+  pids=()
+  python3 -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); print(f'redis consume, {sys.argv[3]} consumer(s): {int(sys.argv[4])} msgs in {s:.2f} s = {int(sys.argv[4])/s:,.0f} msgs/s')" \
+    "$start" "$end" "$k" "$n"
+}
+run 1 "$@"
+run 2 "$@"
