@@ -45,6 +45,7 @@ struct ReplayCounters {
   absl::flat_hash_map<std::string_view, uint64_t> hits;  // rule/signal/model id → messages
   // Stage times (ns), with `profile` only.
   uint64_t build_ns = 0, signals_ns = 0, evaluate_ns = 0, output_ns = 0;
+  uint64_t match_ns = 0, classify_ns = 0, policy_ns = 0;  // parts of evaluate_ns
   void Merge(const ReplayCounters& o);
 };
 
