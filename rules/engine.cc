@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <atomic>
 #include <thread>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/strings.h"
@@ -32,8 +34,10 @@ using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 // On-disk cache of compiled databases. A file holds one database and the patterns that were
 // moved to the PCRE2-only path while building it; it is keyed by a hash of everything that
 // determines the result (Hyperscan version and platform, each expression and flag, the
-// compile budget), so a stale or foreign file is never used. A damaged file is ignored.
+// cost threshold), so a stale or foreign file is never used. A damaged file is ignored.
 constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '1'};
+// Bumped whenever TranslateForHyperscan's output for the same regex changes.
+constexpr int kTranslationVersion = 5;
 
 uint64_t Fnv1a(std::string_view data, uint64_t h) {
   for (unsigned char c : data) {
@@ -129,7 +133,8 @@ void WriteCache(const std::string& path, const CachedDatabase& c) {
 
 // Translations (TranslateForHyperscan) are cached too: for large patterns they include a
 // trial Hyperscan compile, which otherwise dominates a warm start. One file per rule set,
-// one line per regex rule in load order: "ok<TAB>flags<TAB>prefilter<TAB>why<TAB>expression"
+// one line per regex rule in load order: "ok<TAB>flags<TAB>mode<TAB>cost<TAB>why<TAB>expression" (mode
+// 0 exact, 1 prefilter, 2 literal gate)
 // or "err<TAB>message", with backslash, tab and newline escaped.
 std::string EscapeField(std::string_view s) {
   std::string out;
@@ -157,8 +162,9 @@ std::string UnescapeField(std::string_view s) {
 
 std::string EncodeTranslation(const absl::StatusOr<HyperscanPattern>& t) {
   if (!t.ok()) return Cat("err\t", EscapeField(std::string(t.status().message())));
-  return Cat("ok\t", t->flags, "\t", t->prefilter ? 1 : 0, "\t", EscapeField(t->why_prefilter),
-             "\t", EscapeField(t->expression));
+  return Cat("ok\t", t->flags, "\t", t->gated ? 2 : t->prefilter ? 1 : 0, "\t",
+             static_cast<long long>(t->cost), "\t", EscapeField(t->why_prefilter), "\t",
+             EscapeField(t->expression));
 }
 
 bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* out) {
@@ -167,14 +173,17 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
     *out = absl::InvalidArgumentError(UnescapeField(f[1]));
     return true;
   }
-  long long flags = 0, pre = 0;
-  if (f.size() != 5 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre))
+  long long flags = 0, pre = 0, cost = 0;
+  if (f.size() != 6 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre) ||
+      !ParseInt(f[3], &cost))
     return false;
   HyperscanPattern hp;
   hp.flags = static_cast<unsigned>(flags);
   hp.prefilter = pre != 0;
-  hp.why_prefilter = UnescapeField(f[3]);
-  hp.expression = UnescapeField(f[4]);
+  hp.gated = pre == 2;
+  hp.cost = static_cast<double>(cost);
+  hp.why_prefilter = UnescapeField(f[4]);
+  hp.expression = UnescapeField(f[5]);
   *out = std::move(hp);
   return true;
 }
@@ -198,9 +207,28 @@ struct Database {
   // alone on every text this database scans. Slow, so reported at compile time.
   std::vector<int> pcre_only;
   size_t bytes = 0;
+  std::string name;  // "body", "header Subject", ... (profiling)
+  int id = -1;       // index into Engine::all_dbs_ (profiling)
 };
 
 enum class Field { kBody, kRawBody, kFull, kUri };
+
+// The databases of one field class (body, rawbody, full, uri): shards of up to
+// kLightPerShard patterns that are cheap for Hyperscan, and shards of a few expensive ones
+// each (static cost over kHeavyCost). Hyperscan's compile time grows faster than linearly with the number of
+// expensive patterns in one database, and separate databases compile in parallel; each shard
+// costs one more scan of the text.
+struct Sharded {
+  std::deque<Database> dbs;  // stable addresses: patterns and jobs point into it
+  std::deque<std::vector<std::string>> exprs;  // compile time only
+  std::deque<std::vector<unsigned>> flags;
+  size_t light_shard = SIZE_MAX;  // compile time: the shards being filled
+  size_t heavy_shard = SIZE_MAX;
+};
+
+constexpr double kHeavyCost = 250;
+constexpr size_t kHeavyPerShard = 6;
+constexpr size_t kLightPerShard = 200;
 
 struct HeaderGroup {
   HeaderSpec spec;             // what to read (modifiers, if-unset)
@@ -219,11 +247,50 @@ struct MetaRule {
   MetaExpression expr;
 };
 
+// VETO_PROFILE_PATTERNS=1: each scratch times the PCRE2 work per pattern and prints the most
+// expensive patterns when it is freed (how the expensive rules were found; off by default).
+bool ProfilePatterns() {
+  static const bool on = std::getenv("VETO_PROFILE_PATTERNS") != nullptr;
+  return on;
+}
+
 class Scratch : public MatchScratch {
  public:
   ~Scratch() override {
     if (hs != nullptr) hs_free_scratch(hs);
+    if (!profile_ns.empty()) {
+      std::vector<std::pair<double, size_t>> top;
+      double total = 0;
+      for (size_t i = 0; i < profile_ns.size(); ++i) {
+        total += profile_ns[i];
+        if (profile_ns[i] > 0) top.emplace_back(profile_ns[i], i);
+      }
+      std::sort(top.rbegin(), top.rend());
+      if (!top.empty()) std::fprintf(stderr, "PCRE2 time by pattern (total %.3f s):\n", total / 1e9);
+      std::vector<std::pair<double, size_t>> dbs;
+      for (size_t i = 0; i < scan_ns.size(); ++i) dbs.emplace_back(scan_ns[i], i);
+      std::sort(dbs.rbegin(), dbs.rend());
+      double scan_total = 0;
+      for (double ns : scan_ns) scan_total += ns;
+      std::fprintf(stderr, "Hyperscan time by database (total %.3f s):\n", scan_total / 1e9);
+      for (size_t k = 0; k < dbs.size() && k < 15; ++k) {
+        size_t i = dbs[k].second;
+        std::fprintf(stderr, "  %8.3f s %9zu scans %11zu bytes  %s\n", dbs[k].first / 1e9,
+                     scan_calls[i], scan_bytes[i], scan_names[i].c_str());
+      }
+      for (size_t k = 0; k < top.size() && k < 40; ++k) {
+        size_t i = top[k].second;
+        std::fprintf(stderr, "  %8.3f s %9zu calls %9zu hits  %s\n", top[k].first / 1e9,
+                     profile_calls[i], profile_hits[i], profile_names[i].c_str());
+      }
+    }
   }
+  std::vector<double> profile_ns;  // per pattern, when profiling
+  std::vector<size_t> profile_calls, profile_hits;
+  std::vector<double> scan_ns;  // per database id
+  std::vector<size_t> scan_calls, scan_bytes;
+  std::vector<std::string> scan_names;
+  std::vector<std::string> profile_names;
   hs_scratch_t* hs = nullptr;
   std::vector<double> values;
   std::vector<uint8_t> matched;   // per pattern, for negation within one scan target
@@ -250,6 +317,16 @@ class Engine : public CompiledRules {
     s->values.assign(slot_names_.size(), 0);
     s->matched.assign(patterns_.size(), 0);
     s->counted.assign(slot_names_.size(), 0);
+    if (ProfilePatterns()) {
+      s->profile_ns.assign(patterns_.size(), 0);
+      s->profile_calls.assign(patterns_.size(), 0);
+      s->profile_hits.assign(patterns_.size(), 0);
+      for (const Pattern& p : patterns_) s->profile_names.push_back(slot_names_[p.slot]);
+      s->scan_ns.assign(all_dbs_.size(), 0);
+      s->scan_calls.assign(all_dbs_.size(), 0);
+      s->scan_bytes.assign(all_dbs_.size(), 0);
+      for (const Database* d : all_dbs_) s->scan_names.push_back(d->name);
+    }
     return s;
   }
 
@@ -300,23 +377,48 @@ class Engine : public CompiledRules {
   static int OnMatch(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
                      void* ctx);
   static int OnPatternHit(int pattern, ScanContext* ctx, bool confirmed);
+  static bool Confirm(int pi, const Pattern& p, std::string_view text, Scratch* s);
+  static size_t Count(int pi, const Pattern& p, std::string_view text, size_t max, Scratch* s);
 
   std::vector<std::string> slot_names_;  // rule names, then unknown meta operands
   std::vector<double> slot_scores_;
   size_t rule_slots_ = 0;
   std::vector<int> reported_;            // slots reported when hit
   std::vector<Pattern> patterns_;
-  Database body_, rawbody_, full_, uri_;
+  Sharded body_, rawbody_, full_, uri_;
   std::vector<HeaderGroup> headers_;
   std::vector<std::pair<HeaderSpec, int>> exists_;  // spec, slot
   std::vector<MimeHeaderGroup> mimeheaders_;
   std::vector<std::pair<EvalFunction, int>> evals_;
   std::vector<MetaRule> metas_;           // in dependency order
   std::vector<const Database*> all_dbs_;
-  double compile_budget_seconds_ = 0.25;
   std::string cache_dir_;
   absl::flat_hash_map<int, const Rule*> rule_of_slot_;  // compile time only
+  // Databases compile in parallel: guards `report`, all_dbs_ and the pcre_only lists.
+  std::mutex compile_mu_;
 };
+
+bool Engine::Confirm(int pi, const Pattern& p, std::string_view text, Scratch* s) {
+  if (s->profile_ns.empty()) return p.confirm->Matches(text);
+  auto t0 = std::chrono::steady_clock::now();
+  bool hit = p.confirm->Matches(text);
+  s->profile_ns[pi] +=
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+  ++s->profile_calls[pi];
+  s->profile_hits[pi] += hit ? 1 : 0;
+  return hit;
+}
+
+size_t Engine::Count(int pi, const Pattern& p, std::string_view text, size_t max, Scratch* s) {
+  if (s->profile_ns.empty()) return p.confirm->CountMatches(text, max);
+  auto t0 = std::chrono::steady_clock::now();
+  size_t n = p.confirm->CountMatches(text, max);
+  s->profile_ns[pi] +=
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+  ++s->profile_calls[pi];
+  s->profile_hits[pi] += n;
+  return n;
+}
 
 int Engine::OnMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
   auto* c = static_cast<ScanContext*>(ctx);
@@ -327,13 +429,18 @@ int Engine::OnPatternHit(int pi, ScanContext* c, bool confirmed) {
   const Pattern& p = (*c->patterns)[pi];
   Scratch* s = c->scratch;
   if (p.nosubject && c->element == 0) return 0;
-  if (p.prefilter && !confirmed && !p.confirm->Matches(c->text)) return 0;
+  // Already decided by an earlier text: nothing to confirm or count.
+  if (!p.negate) {
+    if (!p.multiple && s->values[p.slot] != 0) return 0;
+    if (p.multiple && p.maxhits > 0 && s->counted[p.slot] >= p.maxhits) return 0;
+  }
+  if (p.prefilter && !confirmed && !Confirm(pi, p, c->text, s)) return 0;
   s->matched[pi] = 1;
   if (p.negate) return 0;  // decided after the scan
   if (p.multiple) {
     uint32_t& done = s->counted[p.slot];
     if (p.maxhits > 0 && done >= p.maxhits) return 0;
-    size_t n = p.confirm->CountMatches(c->text, p.maxhits > 0 ? p.maxhits - done : 0);
+    size_t n = Count(pi, p, c->text, p.maxhits > 0 ? p.maxhits - done : 0, s);
     done += static_cast<uint32_t>(n);
     s->values[p.slot] += static_cast<double>(n);
   } else {
@@ -344,7 +451,15 @@ int Engine::OnPatternHit(int pi, ScanContext* c, bool confirmed) {
 
 void Engine::Scan(const Database& db, std::string_view text, size_t element, Scratch* s) const {
   ScanContext ctx{&patterns_, &db, s, text, element};
-  if (db.db) {
+  if (db.db && !s->scan_ns.empty()) {
+    auto t0 = std::chrono::steady_clock::now();
+    hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs,
+            &Engine::OnMatch, &ctx);
+    s->scan_ns[db.id] +=
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    ++s->scan_calls[db.id];
+    s->scan_bytes[db.id] += text.size();
+  } else if (db.db) {
     hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs,
             &Engine::OnMatch, &ctx);
   }
@@ -352,25 +467,30 @@ void Engine::Scan(const Database& db, std::string_view text, size_t element, Scr
     const Pattern& p = patterns_[pi];
     if (p.nosubject && element == 0) continue;
     if (!p.multiple && !p.negate && s->values[p.slot] != 0) continue;  // already decided
-    if (p.confirm->Matches(text)) OnPatternHit(pi, &ctx, /*confirmed=*/true);
+    if (Confirm(pi, p, text, s)) OnPatternHit(pi, &ctx, /*confirmed=*/true);
   }
 }
 
 void Engine::Run(const Message& m, Scratch* s) const {
   std::fill(s->values.begin(), s->values.end(), 0);
   std::fill(s->counted.begin(), s->counted.end(), 0);
-  for (size_t i = 0; i < m.body_elements.size(); ++i) Scan(body_, m.body_elements[i], i, s);
-  for (size_t i = 0; i < m.rawbody_elements.size(); ++i)
-    Scan(rawbody_, m.rawbody_elements[i], i, s);
-  Scan(full_, m.full, 0, s);
+  for (const Database& db : body_.dbs) {
+    for (size_t i = 0; i < m.body_elements.size(); ++i) Scan(db, m.body_elements[i], i, s);
+  }
+  for (const Database& db : rawbody_.dbs) {
+    for (size_t i = 0; i < m.rawbody_elements.size(); ++i) Scan(db, m.rawbody_elements[i], i, s);
+  }
+  for (const Database& db : full_.dbs) Scan(db, m.full, 0, s);
   for (const Uri& u : m.uris) {
     // SpamAssassin's URI list holds HTML attribute values as written plus cleaned variants,
     // but never a schemeless text form ("www.x.com" only as "http://www.x.com").
-    if (u.source == UriSource::kText && u.schemeless) {
-      Scan(uri_, u.url, 0, s);
-    } else {
-      Scan(uri_, u.raw, 0, s);
-      if (u.raw != u.url) Scan(uri_, u.url, 0, s);
+    for (const Database& db : uri_.dbs) {
+      if (u.source == UriSource::kText && u.schemeless) {
+        Scan(db, u.url, 0, s);
+      } else {
+        Scan(db, u.raw, 0, s);
+        if (u.raw != u.url) Scan(db, u.url, 0, s);
+      }
     }
   }
   for (const HeaderGroup& g : headers_) {
@@ -416,7 +536,10 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
   p.maxhits = r.maxhits;
   p.nosubject = r.nosubject && r.type == RuleType::kBody;
   p.negate = r.header.negate;
-  if (p.prefilter || p.multiple) {
+  if (hp != nullptr && hp->prefilter) {
+    // TranslateForHyperscan (or the cached translation of it) found PCRE2 compiles it.
+    p.confirm = ConfirmRegex::CompileLazily(r.regex);
+  } else if (p.prefilter || p.multiple) {
     absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
     if (!c.ok() && hp == nullptr) {
       report->problems.push_back({r.file, r.line, r.name, std::string(pcre_only_reason)});
@@ -449,6 +572,7 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
 
 void Engine::MoveToPcreOnly(int pi, const std::string& why, Database* db,
                             CompileReport* report) {
+  std::lock_guard<std::mutex> lock(compile_mu_);
   Pattern& p = patterns_[pi];
   const Rule* r = rule_of_slot_[p.slot];
   if (p.prefilter) --report->prefiltered;
@@ -484,7 +608,7 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
   } timer{t0, n_in};
   std::string cache_path;
   if (!cache_dir_.empty() && !exprs.empty()) {
-    cache_path = Cat(cache_dir_, "/", CacheKey(exprs, flags, compile_budget_seconds_), ".hsdb");
+    cache_path = Cat(cache_dir_, "/", CacheKey(exprs, flags, kExpensiveCost), ".hsdb");
     CachedDatabase cached;
     if (ReadCache(cache_path, &cached)) {
       // Replay the PCRE2-only moves (recorded in descending index order), then load.
@@ -507,6 +631,7 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
         }
         db->db.reset(loaded);
         hs_database_size(loaded, &db->bytes);
+        std::lock_guard<std::mutex> lock(compile_mu_);
         report->database_bytes += db->bytes;
         ++report->databases;
         ++report->cache_hits;
@@ -516,53 +641,6 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
     }
   }
   CachedDatabase to_cache;
-  // Vet each pattern alone first (in parallel): one Hyperscan refuses, or one over the
-  // compile budget, goes to the PCRE2-only path instead of failing or stalling the database.
-  std::vector<double> cost(exprs.size(), 0);
-  std::vector<std::string> refusal(exprs.size());
-  {
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-      for (size_t i; (i = next.fetch_add(1)) < exprs.size();) {
-        auto start = std::chrono::steady_clock::now();
-        hs_database_t* one = nullptr;
-        hs_compile_error_t* err = nullptr;
-        if (hs_compile(exprs[i].c_str(), flags[i], HS_MODE_BLOCK, nullptr, &one, &err) !=
-            HS_SUCCESS) {
-          refusal[i] = err != nullptr && err->message != nullptr ? err->message : "refused";
-          hs_free_compile_error(err);
-        } else {
-          hs_free_database(one);
-        }
-        cost[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      }
-    };
-    unsigned n_threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> threads;
-    for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(worker);
-    worker();
-    for (std::thread& t : threads) t.join();
-  }
-  if (std::getenv("VETO_DEBUG_COMPILE") != nullptr) {
-    double sum = 0;
-    for (double c : cost) sum += c;
-    std::fprintf(stderr, "vet: %zu patterns, %.2f s summed, %.2f s wall\n", cost.size(), sum,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  for (size_t i = exprs.size(); i-- > 0;) {
-    std::string why = refusal[i];
-    if (why.empty() && cost[i] > compile_budget_seconds_) {
-      why = Cat("compile takes ", static_cast<int>(cost[i] * 1000), " ms (budget ",
-                static_cast<int>(compile_budget_seconds_ * 1000), " ms)");
-    }
-    if (why.empty()) continue;
-    int pi = db->patterns[i];
-    exprs.erase(exprs.begin() + i);
-    flags.erase(flags.begin() + i);
-    db->patterns.erase(db->patterns.begin() + i);
-    to_cache.pcre_only.emplace_back(static_cast<uint32_t>(i), Cat("Hyperscan: ", why));
-    MoveToPcreOnly(pi, Cat("Hyperscan: ", why), db, report);
-  }
   while (!exprs.empty()) {
     std::vector<const char*> ptrs;
     std::vector<unsigned> ids;
@@ -587,6 +665,7 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
       }
       db->db.reset(out);
       hs_database_size(out, &db->bytes);
+      std::lock_guard<std::mutex> lock(compile_mu_);
       report->database_bytes += db->bytes;
       ++report->databases;
       all_dbs_.push_back(db);
@@ -614,7 +693,6 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
                            CompileReport* report) {
   auto start = std::chrono::steady_clock::now();
   int score_set = std::clamp(options.score_set, 0, 3);
-  compile_budget_seconds_ = options.compile_budget_ms / 1000.0;
   cache_dir_ = options.cache_dir;
   if (!cache_dir_.empty()) {
     std::error_code ec;
@@ -649,8 +727,22 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   for (const Rule& r : set.rules) all_names.push_back(r.name);
   all_names.insert(all_names.end(), set.score_only.begin(), set.score_only.end());
 
-  std::vector<std::string> body_x, raw_x, full_x, uri_x;
-  std::vector<unsigned> body_f, raw_f, full_f, uri_f;
+  // Adds a pattern of a sharded field to the shard its cost calls for.
+  auto add_sharded = [&](const Rule& r, int slot, const HyperscanPattern* hp,
+                         const std::string& why, Sharded& field) {
+    bool heavy = hp != nullptr && !hp->gated && hp->cost > kHeavyCost;
+    size_t& current = heavy ? field.heavy_shard : field.light_shard;
+    size_t limit = heavy ? kHeavyPerShard : kLightPerShard;
+    if (current == SIZE_MAX || field.exprs[current].size() >= limit) {
+      current = field.dbs.size();
+      field.dbs.emplace_back();
+      field.exprs.emplace_back();
+      field.flags.emplace_back();
+    }
+    size_t shard = current;
+    AddPattern(r, slot, hp, why, report, &field.exprs[shard], &field.flags[shard],
+               &field.dbs[shard]);
+  };
   absl::flat_hash_map<std::string, size_t> header_group_of, mime_group_of;
   std::vector<std::vector<std::string>> header_x, mime_x;
   std::vector<std::vector<unsigned>> header_f, mime_f;
@@ -662,7 +754,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   std::vector<std::string> new_translations;
   std::string translations_path;
   if (!cache_dir_.empty()) {
-    std::string key_input = Cat(hs_version(), "|", compile_budget_seconds_);
+    std::string key_input = Cat(hs_version(), "|", kTranslationVersion, "|", kExpensiveCost);
     for (const Rule& r : set.rules) {
       // Exactly the rules the loop below translates, in the same order.
       if (r.scores[score_set] == 0 || r.type == RuleType::kMeta || r.type == RuleType::kEval ||
@@ -727,16 +819,16 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     }
     switch (r.type) {
       case RuleType::kBody:
-        AddPattern(r, slot, hp, why, report, &body_x, &body_f, &body_);
+        add_sharded(r, slot, hp, why, body_);
         break;
       case RuleType::kRawBody:
-        AddPattern(r, slot, hp, why, report, &raw_x, &raw_f, &rawbody_);
+        add_sharded(r, slot, hp, why, rawbody_);
         break;
       case RuleType::kFull:
-        AddPattern(r, slot, hp, why, report, &full_x, &full_f, &full_);
+        add_sharded(r, slot, hp, why, full_);
         break;
       case RuleType::kUri:
-        AddPattern(r, slot, hp, why, report, &uri_x, &uri_f, &uri_);
+        add_sharded(r, slot, hp, why, uri_);
         break;
       case RuleType::kHeader: {
         HeaderSpec key_spec = r.header;
@@ -781,20 +873,59 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     WriteFileAtomically(translations_path, Join(new_translations, "\n"));
   }
 
-  absl::Status s;
-  for (auto [x, f, db] : {std::tuple{&body_x, &body_f, &body_}, {&raw_x, &raw_f, &rawbody_},
-                          {&full_x, &full_f, &full_}, {&uri_x, &uri_f, &uri_}}) {
-    s = CompileDatabase(*x, *f, db, report);
-    if (!s.ok()) return s;
+  // Every database compiles on its own: in parallel, largest first, so the cold compile is
+  // bounded by the biggest one (or the sum over the cores), not the sum.
+  struct Job {
+    std::vector<std::string>* exprs;
+    std::vector<unsigned>* flags;
+    Database* db;
+  };
+  std::vector<Job> jobs;
+  for (Sharded* field : {&body_, &rawbody_, &full_, &uri_}) {
+    for (size_t i = 0; i < field->dbs.size(); ++i)
+      jobs.push_back({&field->exprs[i], &field->flags[i], &field->dbs[i]});
   }
-  for (size_t i = 0; i < headers_.size(); ++i) {
-    s = CompileDatabase(header_x[i], header_f[i], &headers_[i].db, report);
-    if (!s.ok()) return s;
+  for (size_t i = 0; i < headers_.size(); ++i)
+    jobs.push_back({&header_x[i], &header_f[i], &headers_[i].db});
+  for (size_t i = 0; i < mimeheaders_.size(); ++i)
+    jobs.push_back({&mime_x[i], &mime_f[i], &mimeheaders_[i].db});
+  // Total expression length stands in for the compile work.
+  auto weight = [](const Job& j) {
+    size_t n = 0;
+    for (const std::string& e : *j.exprs) n += e.size();
+    return n;
+  };
+  std::stable_sort(jobs.begin(), jobs.end(),
+                   [&](const Job& a, const Job& b) { return weight(a) > weight(b); });
+  std::vector<absl::Status> results(jobs.size());
+  {
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < jobs.size();)
+        results[i] = CompileDatabase(*jobs[i].exprs, *jobs[i].flags, jobs[i].db, report);
+    };
+    unsigned n_threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> threads;
+    for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(worker);
+    worker();
+    for (std::thread& t : threads) t.join();
   }
-  for (size_t i = 0; i < mimeheaders_.size(); ++i) {
-    s = CompileDatabase(mime_x[i], mime_f[i], &mimeheaders_[i].db, report);
-    if (!s.ok()) return s;
+  for (const absl::Status& st : results) {
+    if (!st.ok()) return st;
   }
+  // Threads finish in any order; keep the scratch allocation order fixed.
+  std::sort(all_dbs_.begin(), all_dbs_.end());
+  for (auto [field, name] : {std::pair{&body_, "body"}, {&rawbody_, "rawbody"}, {&full_, "full"},
+                             {&uri_, "uri"}}) {
+    for (size_t i = 0; i < field->dbs.size(); ++i) {
+      field->dbs[i].name = i == 0 ? std::string(name) : Cat(name, " shard ", i);
+    }
+    field->exprs.clear();
+    field->flags.clear();
+  }
+  for (HeaderGroup& g : headers_) g.db.name = Cat("header ", HeaderTargetKey(g.spec));
+  for (MimeHeaderGroup& g : mimeheaders_) g.db.name = Cat("mimeheader ", HeaderTargetKey(g.spec));
+  for (size_t i = 0; i < all_dbs_.size(); ++i) const_cast<Database*>(all_dbs_[i])->id = static_cast<int>(i);
 
   // Metas: parse, then order so that every meta runs after the metas it depends on. Cycles
   // leave the metas involved disabled (value 0), as SpamAssassin does.

@@ -56,7 +56,9 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,6 +67,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/strings.h"
+#include "rules/regex_analysis.h"
 
 namespace veto::rules {
 namespace {
@@ -2163,22 +2166,56 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   if (!t.ok()) return t.status();
   HyperscanPattern out;
   unsigned base = HyperscanFlags(t->mode);
+  // Static facts about the pattern as Hyperscan would get it: a deterministic compile-cost
+  // estimate and the literals every match contains.
+  ExpressionFacts facts = AnalyzeExpression(t->expression);
+  out.cost = facts.cost;
+  bool expensive = facts.cost > kExpensiveCost;
+  // PCRE2 must be able to confirm before a pattern may run gated or as a prefilter.
+  auto confirmable = [&]() -> absl::Status {
+    absl::StatusOr<Translation> pcre = Translate(re, Pcre2EmitOptions());
+    if (!pcre.ok()) return pcre.status();
+    absl::StatusOr<CodePtr> code =
+        CompilePcre2(pcre->expression, pcre->mode, pcre->no_auto_possess);
+    return code.ok() ? absl::OkStatus() : code.status();
+  };
+  auto gated = [&](size_t min_length, std::string why) -> std::optional<HyperscanPattern> {
+    if (facts.gate.empty() || facts.gate_min_length < min_length) return std::nullopt;
+    HyperscanPattern g;
+    g.expression = GateExpression(facts.gate);
+    g.flags = HS_FLAG_CASELESS;
+    g.prefilter = true;
+    g.gated = true;
+    g.cost = facts.cost;
+    g.why_prefilter = Cat(why, "; gated by ", facts.gate.size(), " literal",
+                          facts.gate.size() == 1 ? "" : "s", " (shortest ",
+                          facts.gate_min_length, " bytes)");
+    return g;
+  };
+  if (expensive) {
+    if (std::optional<HyperscanPattern> g =
+            gated(kMinGateLength, Cat("expensive for Hyperscan (cost ",
+                                      static_cast<long long>(facts.cost), ")"))) {
+      absl::Status st = confirmable();
+      if (!st.ok()) return st;
+      return *g;
+    }
+  }
   bool matches_empty = false;
   std::string exact_error;
-  if (!t->superset) {
-    bool compile = t->large_repeat;
-    exact_error = CheckHyperscan(t->expression, base, compile, matches_empty);
+  if (!t->superset && !expensive) {
+    exact_error = CheckHyperscan(t->expression, base, /*compile=*/false, matches_empty);
     if (exact_error.empty()) {
       out.expression = t->expression;
       out.flags = base | (matches_empty ? HS_FLAG_ALLOWEMPTY : 0u);
       return out;
     }
+  } else if (expensive) {
+    exact_error = Cat("cost ", static_cast<long long>(facts.cost), " over ",
+                      static_cast<long long>(kExpensiveCost), " and no literal gate");
   }
   // A prefilter is only useful if its hits can be confirmed.
-  absl::StatusOr<Translation> pcre = Translate(re, Pcre2EmitOptions());
-  if (!pcre.ok()) return pcre.status();
-  absl::StatusOr<CodePtr> code = CompilePcre2(pcre->expression, pcre->mode, pcre->no_auto_possess);
-  if (!code.ok()) return code.status();
+  if (absl::Status st = confirmable(); !st.ok()) return st;
 
   // Prefilter mode: Hyperscan approximates what it cannot run (lookaround, back-references,
   // possessive and atomic groups), and the relaxations keep it compiling quickly.
@@ -2186,7 +2223,9 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   t = Translate(re, options);
   if (!t.ok()) return t.status();
   unsigned prefilter = base | HS_FLAG_PREFILTER;
-  bool compile = t->large_repeat;
+  // No trial compile: the rare limits that show only there ("Pattern is too large") are
+  // handled when the database is built (the pattern then runs on PCRE2 alone).
+  bool compile = false;
   std::string error = CheckHyperscan(t->expression, prefilter, compile, matches_empty);
   bool embedded = error.find("Embedded") != std::string::npos;
   if (embedded) {
@@ -2209,6 +2248,13 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
     return out;
   }
   if (IsSizeLimit(error) || IsSizeLimit(exact_error)) {
+    // Too big for Hyperscan in any form: behind its literal gate if it has one (any length
+    // beats confirming every text).
+    if (std::optional<HyperscanPattern> g = gated(1, Cat("too large for hyperscan (",
+                                                         error.empty() ? exact_error : error,
+                                                         ")"))) {
+      return *g;
+    }
     // Too big for Hyperscan in any form (the stock FUZZY_* rules after ReplaceTags run to
     // 100 KB+, beyond its 16 K pattern length). The widest prefilter, "matches everywhere",
     // keeps the rule usable: every text goes to PCRE2.
@@ -2237,6 +2283,61 @@ absl::StatusOr<std::unique_ptr<ConfirmRegex>> ConfirmRegex::Compile(const PerlRe
   pcre2_set_depth_limit(context, depth_limit);
   pcre2_jit_stack_assign(context, LocalJitStack, nullptr);
   return std::unique_ptr<ConfirmRegex>(new Pcre2ConfirmRegex(*std::move(code), context));
+}
+
+namespace {
+
+class LazyConfirmRegex final : public ConfirmRegex {
+ public:
+  LazyConfirmRegex(const PerlRegex& re, uint32_t match_limit, uint32_t depth_limit)
+      : re_(re), match_limit_(match_limit), depth_limit_(depth_limit) {}
+
+  bool Matches(std::string_view text) const override {
+    const ConfirmRegex* c = Get();
+    if (c == nullptr) {
+      failed_calls_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    return c->Matches(text);
+  }
+  size_t CountMatches(std::string_view text, size_t max) const override {
+    const ConfirmRegex* c = Get();
+    if (c == nullptr) {
+      failed_calls_.fetch_add(1, std::memory_order_relaxed);
+      return 0;
+    }
+    return c->CountMatches(text, max);
+  }
+  size_t limit_hits() const override {
+    std::call_once(once_, [this] { Build(); });
+    size_t n = failed_calls_.load(std::memory_order_relaxed);
+    return compiled_ ? n + compiled_->limit_hits() : n;
+  }
+
+ private:
+  const ConfirmRegex* Get() const {
+    std::call_once(once_, [this] { Build(); });
+    return compiled_.get();
+  }
+  void Build() const {
+    absl::StatusOr<std::unique_ptr<ConfirmRegex>> c =
+        ConfirmRegex::Compile(re_, match_limit_, depth_limit_);
+    if (c.ok()) compiled_ = *std::move(c);
+  }
+
+  PerlRegex re_;
+  uint32_t match_limit_, depth_limit_;
+  mutable std::once_flag once_;
+  mutable std::unique_ptr<ConfirmRegex> compiled_;
+  mutable std::atomic<size_t> failed_calls_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<ConfirmRegex> ConfirmRegex::CompileLazily(const PerlRegex& re,
+                                                          uint32_t match_limit,
+                                                          uint32_t depth_limit) {
+  return std::make_unique<LazyConfirmRegex>(re, match_limit, depth_limit);
 }
 
 }  // namespace veto::rules

@@ -46,12 +46,25 @@ struct HyperscanPattern {
                            // SINGLEMATCH / SOM are left to the caller
   bool prefilter = false;  // Hyperscan over-approximates: confirm each hit with PCRE2
   std::string why_prefilter;  // e.g. "lookahead", "backreference"
+  // `expression` is not the pattern but its literal gate (regex_analysis.h): an alternation
+  // of literals every match contains, matched caselessly; prefilter is set (confirm a hit).
+  bool gated = false;
+  double cost = 0;  // AnalyzeExpression's static compile-cost estimate of the pattern
 };
+
+// Patterns whose static cost (AnalyzeExpression) is above this are not given to Hyperscan
+// as they are: they run behind their literal gate when they have one of at least
+// kMinGateLength bytes, else as a prefilter with large repeats widened. Deterministic, so the
+// same rules compile the same way on a loaded and an idle machine.
+inline constexpr double kExpensiveCost = 2000;
+inline constexpr size_t kMinGateLength = 2;
 
 // Rewrites a parsed Perl regex for Hyperscan (see the file comment). Fails with
 // InvalidArgument (and a reason) for patterns neither Hyperscan nor PCRE2 can run the same
 // way. Checks the result with hs_expression_info; a pattern Hyperscan refuses in exact mode
-// but accepts with HS_FLAG_PREFILTER is returned with prefilter = true.
+// but accepts with HS_FLAG_PREFILTER is returned with prefilter = true; an expensive one
+// (kExpensiveCost) or one Hyperscan refuses in any form is returned gated when it has a
+// literal gate.
 absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re);
 
 // A PCRE2 (JIT where available) compilation of the same regex with SpamAssassin's semantics,
@@ -72,6 +85,14 @@ class ConfirmRegex {
   virtual size_t CountMatches(std::string_view text, size_t max = 0) const = 0;
   // How many calls stopped on a match or depth limit (a pathological pattern or input).
   virtual size_t limit_hits() const = 0;
+
+  // The same, compiled on first use (thread-safe), for a regex already known to compile
+  // (TranslateForHyperscan checked it): a warm start then compiles none of the hundreds of
+  // confirm patterns, only the few a message needs. Should the compile fail after all, the
+  // regex matches nothing and every call counts as a limit hit.
+  static std::unique_ptr<ConfirmRegex> CompileLazily(const PerlRegex& re,
+                                                     uint32_t match_limit = 100000,
+                                                     uint32_t depth_limit = 5000);
 };
 
 }  // namespace veto::rules

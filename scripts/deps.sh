@@ -9,6 +9,7 @@ PACKAGES=(
   libpsl-dev libutf8proc-dev libidn2-dev libarchive-dev zlib1g-dev redis-server libhiredis-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev tzdata python3
   libmilter-dev libcpp-httplib-dev postfix swaks miltertest debootstrap iproute2
+  spamassassin
 )
 
 missing=()

@@ -3,6 +3,7 @@
 // expected results were computed by Perl 5.36 through SpamAssassin 4.0.1's compile_regexp) and
 // against each other (Hyperscan and PCRE2 must agree on exact patterns).
 #include "rules/regex.h"
+#include "rules/regex_analysis.h"
 
 #include <hs/hs.h>
 
@@ -724,7 +725,9 @@ std::string Alternation(int words) {
 TEST(ConfirmRegexTest, HugeAlternation) {
   auto c = MustCompile(Alternation(300));  // 3.5 KB; Hyperscan needs ~1 s to compile it
   ASSERT_NE(c, nullptr);
-  EXPECT_FALSE(c->hs.prefilter);
+  // Expensive for Hyperscan (static cost over kExpensiveCost): its 300 literals gate PCRE2.
+  EXPECT_TRUE(c->hs.gated);
+  EXPECT_TRUE(c->hs.prefilter);
   std::string hit = "some text WORD" + std::to_string(150 * 7919 % 100000) + "X here";
   EXPECT_TRUE(c->pc->Matches(hit));
   EXPECT_TRUE(c->db->Matches(hit));
@@ -977,6 +980,40 @@ TEST(StockRulesTest, EveryStockRegexTranslates) {
   EXPECT_GE(100 * (exact + prefilter), 97 * rules.size());
   // Ordinary rules (no placeholders) are all usable on the pinned package.
   EXPECT_GE(1000 * ordinary_usable, 995 * ordinary);
+}
+
+// AnalyzeExpression: the static cost and literal gate of canonical Hyperscan expressions.
+TEST(AnalyzeExpressionTest, GatesAndCosts) {
+  struct Case {
+    const char* expression;
+    std::vector<std::string> gate;  // expected; empty: none
+  };
+  const Case kCases[] = {
+      {"\\bfree\\s+(?:money|cash)\\b", {"free"}},
+      {"colou?r\\x20[Pp]ink", {"color pink", "colour pink"}},
+      {"(?:abc|def)+x", {"abc", "def"}},
+      {"(?=foo)bar", {"bar"}},               // lookaround is ignored
+      {"(?:a|)bcd", {"abcd", "bcd"}},        // exact strings multiply out
+      {"(?:abc)?", {}},                      // may match the empty string
+      {"(\\w+)\\w\\1", {}},                   // a back-reference is anything
+      {"[A-Za-z]+\\w", {}},                  // wide classes
+      {"PRICE\\x24", {"price$"}},            // lower-cased: the gate is matched caselessly
+      {"(?i)(?:x|y)(?:1|2)zz", {"x1zz", "x2zz", "y1zz", "y2zz"}},
+  };
+  for (const Case& c : kCases) {
+    ExpressionFacts f = AnalyzeExpression(c.expression);
+    EXPECT_EQ(f.gate, c.gate) << c.expression;
+  }
+  // Bounded repeats of a group multiply; of a single class they do not.
+  EXPECT_GT(AnalyzeExpression("(?:ab[^\\,]{1,90}c){200}").cost, kExpensiveCost);
+  EXPECT_LT(AnalyzeExpression("a[^>]{0,2048}b").cost, 100);
+  // Anything unreadable is expensive and ungated, never a crash.
+  for (const char* bad : {"(", "[a", "a{2", "(?<", "\\", "a)"}) {
+    ExpressionFacts f = AnalyzeExpression(bad);
+    EXPECT_TRUE(f.gate.empty()) << bad;
+    EXPECT_GT(f.cost, kExpensiveCost) << bad;
+  }
+  EXPECT_EQ(GateExpression({"a.b", "c d"}), "a\\x2eb|c\\x20d");
 }
 
 }  // namespace

@@ -1,0 +1,47 @@
+// veto/rules/regex_analysis.h — deterministic facts about a Hyperscan expression, used to
+// decide how a pattern is run without timing anything.
+//
+// AnalyzeExpression reads an expression in the canonical form TranslateForHyperscan emits
+// (escaped literals, bracket classes, (?:...) groups, lookaround, {n,m} repeats, inline i/m/s
+// flags) and computes:
+//
+//   - `cost`: a static estimate of Hyperscan's compile work — the number of NFA positions once
+//     bounded repeats are expanded ((?:ab){50} counts 100, x{1,90} counts 90), nested repeats
+//     multiplied. Patterns whose compile takes hundreds of milliseconds (stock
+//     __FILL_THIS_FORM_*, __TO_WAY_TOO_MANY, __COMMENT_GIBBERISH) are the ones with a large cost,
+//     and unlike a wall-clock budget the decision does not depend on the machine's load.
+//   - `gate`: required literals — a set of strings such that every match of the expression
+//     contains at least one of them (lower-cased: match them caselessly). Empty when none is
+//     known. Lookaround and anchors are ignored (a superset stays sound), a back-reference or
+//     a wide class is "anything". A pattern Hyperscan should not run itself can then be gated:
+//     Hyperscan matches the literals, and PCRE2 confirms only the texts that contain one.
+//
+//   ExpressionFacts f = AnalyzeExpression("\\bfree\\s+(?:money|cash)\\b");
+//   // f.gate == {"money", "cash"} (or {"free"}: the set with the longest shortest string)
+//
+// Thread-safety: a pure function.
+#ifndef VETO_RULES_REGEX_ANALYSIS_H_
+#define VETO_RULES_REGEX_ANALYSIS_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace veto::rules {
+
+struct ExpressionFacts {
+  double cost = 0;
+  std::vector<std::string> gate;  // sorted, unique; empty: no required literal known
+  size_t gate_min_length = 0;     // length of the shortest gate literal
+};
+
+// Never fails: an unparseable expression gives a high cost and no gate.
+ExpressionFacts AnalyzeExpression(std::string_view expression);
+
+// The gate as one Hyperscan expression: an alternation of escaped literals.
+std::string GateExpression(const std::vector<std::string>& gate);
+
+}  // namespace veto::rules
+
+#endif  // VETO_RULES_REGEX_ANALYSIS_H_
