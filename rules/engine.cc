@@ -2,6 +2,7 @@
 
 #include <hs/hs.h>
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,7 +38,7 @@ using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 // cost threshold), so a stale or foreign file is never used. A damaged file is ignored.
 constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '1'};
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
-constexpr int kTranslationVersion = 5;
+constexpr int kTranslationVersion = 8;
 
 uint64_t Fnv1a(std::string_view data, uint64_t h) {
   for (unsigned char c : data) {
@@ -66,15 +67,19 @@ std::string CacheKey(const std::vector<std::string>& exprs, const std::vector<un
 struct CachedDatabase {
   std::vector<std::pair<uint32_t, std::string>> pcre_only;  // index into exprs, reason
   std::string serialized;
+  size_t offset = 0;  // where the serialized database starts in `serialized`
 };
 
 bool ReadWholeFile(const std::string& path, std::string* data) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return false;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data->append(buf, n);
-  bool ok = !std::ferror(f);
+  bool ok = std::fseek(f, 0, SEEK_END) == 0;
+  long size = ok ? std::ftell(f) : -1;
+  ok = ok && size >= 0 && std::fseek(f, 0, SEEK_SET) == 0;
+  if (ok) {
+    data->resize(static_cast<size_t>(size));
+    ok = std::fread(data->data(), 1, data->size(), f) == data->size();
+  }
   std::fclose(f);
   return ok;
 }
@@ -110,7 +115,8 @@ bool ReadCache(const std::string& path, CachedDatabase* out) {
   }
   uint64_t size = 0;
   if (!take(&size, 8) || pos + size != data.size()) return false;
-  out->serialized = data.substr(pos);
+  out->serialized = std::move(data);  // no copy of the (large) database: skip the header
+  out->offset = pos;
   return true;
 }
 
@@ -134,7 +140,8 @@ void WriteCache(const std::string& path, const CachedDatabase& c) {
 // Translations (TranslateForHyperscan) are cached too: for large patterns they include a
 // trial Hyperscan compile, which otherwise dominates a warm start. One file per rule set,
 // one line per regex rule in load order: "ok<TAB>flags<TAB>mode<TAB>cost<TAB>why<TAB>expression" (mode
-// 0 exact, 1 prefilter, 2 literal gate)
+// 0 exact, 1 prefilter, 2 literal gate), "err<TAB>message" (PCRE2 only) or "bad<TAB>message"
+// (neither engine can run it: a problem, not compiled again on a warm start)
 // or "err<TAB>message", with backslash, tab and newline escaped.
 std::string EscapeField(std::string_view s) {
   std::string out;
@@ -161,6 +168,8 @@ std::string UnescapeField(std::string_view s) {
 }
 
 std::string EncodeTranslation(const absl::StatusOr<HyperscanPattern>& t) {
+  if (absl::IsFailedPrecondition(t.status()))
+    return Cat("bad\t", EscapeField(std::string(t.status().message())));
   if (!t.ok()) return Cat("err\t", EscapeField(std::string(t.status().message())));
   return Cat("ok\t", t->flags, "\t", t->gated ? 2 : t->prefilter ? 1 : 0, "\t",
              static_cast<long long>(t->cost), "\t", EscapeField(t->why_prefilter), "\t",
@@ -171,6 +180,10 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
   std::vector<std::string_view> f = Split(line, '\t');
   if (f.size() == 2 && f[0] == "err") {
     *out = absl::InvalidArgumentError(UnescapeField(f[1]));
+    return true;
+  }
+  if (f.size() == 2 && f[0] == "bad") {
+    *out = absl::FailedPreconditionError(UnescapeField(f[1]));
     return true;
   }
   long long flags = 0, pre = 0, cost = 0;
@@ -246,6 +259,12 @@ struct MetaRule {
   int slot;
   MetaExpression expr;
 };
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 // VETO_PROFILE_PATTERNS=1: each scratch times the PCRE2 work per pattern and prints the most
 // expensive patterns when it is freed (how the expensive rules were found; off by default).
@@ -394,6 +413,8 @@ class Engine : public CompiledRules {
   std::vector<const Database*> all_dbs_;
   std::string cache_dir_;
   absl::flat_hash_map<int, const Rule*> rule_of_slot_;  // compile time only
+  // Whether the translation AddPattern is given came from the cache (compile time only).
+  bool translation_from_cache_ = false;
   // Databases compile in parallel: guards `report`, all_dbs_ and the pcre_only lists.
   std::mutex compile_mu_;
 };
@@ -536,8 +557,9 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
   p.maxhits = r.maxhits;
   p.nosubject = r.nosubject && r.type == RuleType::kBody;
   p.negate = r.header.negate;
-  if (hp != nullptr && hp->prefilter) {
-    // TranslateForHyperscan (or the cached translation of it) found PCRE2 compiles it.
+  if (hp != nullptr && (p.prefilter || p.multiple) && (hp->prefilter || translation_from_cache_)) {
+    // TranslateForHyperscan found PCRE2 compiles it (prefilter and gated patterns), or an
+    // earlier run did (a cached translation): compiled when first needed.
     p.confirm = ConfirmRegex::CompileLazily(r.regex);
   } else if (p.prefilter || p.multiple) {
     absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
@@ -594,18 +616,16 @@ void Engine::MoveToPcreOnly(int pi, const std::string& why, Database* db,
 
 absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vector<unsigned>& flags,
                                      Database* db, CompileReport* report) {
-  auto t0 = std::chrono::steady_clock::now();
-  size_t n_in = exprs.size();
+  // VETO_DEBUG_COMPILE: each database's compile CPU time (this thread's), on stderr.
   struct Timer {
-    std::chrono::steady_clock::time_point t0;
     size_t n;
+    double t0 = ThreadCpuSeconds();
     ~Timer() {
       if (std::getenv("VETO_DEBUG_COMPILE") != nullptr) {
-        std::fprintf(stderr, "compile: %zu patterns %.2f s\n", n,
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        std::fprintf(stderr, "compile: %zu patterns %.2f s CPU\n", n, ThreadCpuSeconds() - t0);
       }
     }
-  } timer{t0, n_in};
+  } timer{exprs.size()};
   std::string cache_path;
   if (!cache_dir_.empty() && !exprs.empty()) {
     cache_path = Cat(cache_dir_, "/", CacheKey(exprs, flags, kExpensiveCost), ".hsdb");
@@ -620,8 +640,8 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
         }
       }
       hs_database_t* loaded = nullptr;
-      if (ok && hs_deserialize_database(cached.serialized.data(), cached.serialized.size(),
-                                        &loaded) == HS_SUCCESS) {
+      if (ok && hs_deserialize_database(cached.serialized.data() + cached.offset,
+                                        cached.serialized.size() - cached.offset, &loaded) == HS_SUCCESS) {
         for (const auto& [index, why] : cached.pcre_only) {
           int pi = db->patterns[index];
           exprs.erase(exprs.begin() + index);
@@ -776,6 +796,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     }
   }
   size_t translation_index = 0;
+  double translate_t0 = ThreadCpuSeconds();
 
   for (const Rule& r : set.rules) {
     int slot = slot_of[r.name];
@@ -805,12 +826,30 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
       continue;
     }
     rule_of_slot_[slot] = &r;
+    translation_from_cache_ = translation_index < cached_translations.size();
     absl::StatusOr<HyperscanPattern> translated =
-        translation_index < cached_translations.size()
-            ? cached_translations[translation_index]
-            : TranslateForHyperscan(r.regex);
+        translation_from_cache_ ? cached_translations[translation_index]
+                                : TranslateForHyperscan(r.regex);
     ++translation_index;
+    if (!translated.ok() && !translation_from_cache_ &&
+        !absl::IsFailedPrecondition(translated.status())) {
+      // Hyperscan cannot run it; can PCRE2? If not, the rule is a problem, and the cache
+      // remembers that so a warm start does not try again.
+      absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
+      if (!c.ok()) {
+        translated = absl::FailedPreconditionError(Cat(
+            "neither engine can run it: ", translated.status().message(),
+            translated.status().message() == c.status().message()
+                ? std::string()
+                : Cat("; ", c.status().message())));
+      }
+    }
     if (!translations_path.empty()) new_translations.push_back(EncodeTranslation(translated));
+    if (absl::IsFailedPrecondition(translated.status())) {
+      report->problems.push_back({r.file, r.line, r.name,
+                                  std::string(translated.status().message())});
+      continue;
+    }
     const HyperscanPattern* hp = translated.ok() ? &*translated : nullptr;
     std::string why;
     if (!translated.ok()) {
@@ -869,6 +908,10 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     }
   }
 
+  if (std::getenv("VETO_DEBUG_COMPILE") != nullptr) {
+    std::fprintf(stderr, "translate: %zu regexes (%zu cached) %.2f s CPU\n", translation_index,
+                 cached_translations.size(), ThreadCpuSeconds() - translate_t0);
+  }
   if (!translations_path.empty() && cached_translations.size() != translation_index) {
     WriteFileAtomically(translations_path, Join(new_translations, "\n"));
   }

@@ -2226,17 +2226,36 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   // No trial compile: the rare limits that show only there ("Pattern is too large") are
   // handled when the database is built (the pattern then runs on PCRE2 alone).
   bool compile = false;
-  std::string error = CheckHyperscan(t->expression, prefilter, compile, matches_empty);
+  // A prefilter may match more than the pattern: an expensive one gets its alternations of
+  // look-alike letters turned into classes per position (CoarsenExpression), which keeps the
+  // stock ReplaceTags giants (__YOUR_PASSWORD: 100 KB) within Hyperscan's limits. Cheaper
+  // ones stay as they are: coarse classes do not always compile faster.
+  auto coarsen = [&](const std::string& e) {
+    return expensive ? CoarsenExpression(e) : e;
+  };
+  std::string expression = coarsen(t->expression);
+  std::string error = CheckHyperscan(expression, prefilter, compile, matches_empty);
   bool embedded = error.find("Embedded") != std::string::npos;
   if (embedded) {
     options.drop_embedded_anchors = true;
     t = Translate(re, options);
     if (!t.ok()) return t.status();
-    error = CheckHyperscan(t->expression, prefilter, compile, matches_empty);
+    expression = coarsen(t->expression);
+    error = CheckHyperscan(expression, prefilter, compile, matches_empty);
+  }
+  if (expensive && IsSizeLimit(error)) {
+    // Still over Hyperscan's limits: widen the non-ASCII bytes of each class to a range.
+    std::string coarser = CoarsenExpression(t->expression, /*hull_high_bytes=*/true);
+    std::string coarser_error = CheckHyperscan(coarser, prefilter, compile, matches_empty);
+    if (coarser_error.empty()) {
+      expression = std::move(coarser);
+      error.clear();
+    }
   }
   out.prefilter = true;
   if (error.empty()) {
-    out.expression = t->expression;
+    out.cost = AnalyzeExpression(expression).cost;
+    out.expression = std::move(expression);
     out.flags = prefilter | (matches_empty ? HS_FLAG_ALLOWEMPTY : 0u);
     if (t->features != 0) {
       out.why_prefilter = FeatureNames(t->features);
@@ -2252,7 +2271,7 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
     // beats confirming every text).
     if (std::optional<HyperscanPattern> g = gated(1, Cat("too large for hyperscan (",
                                                          error.empty() ? exact_error : error,
-                                                         ")"))) {
+                                                         ", ", expression.size(), " bytes)"))) {
       return *g;
     }
     // Too big for Hyperscan in any form (the stock FUZZY_* rules after ReplaceTags run to

@@ -87,6 +87,119 @@ Info Literals(const std::bitset<256>& set) {
   return i;
 }
 
+// Escape after the backslash at p[pos]: \xNN or \<punctuation> gives the byte (pos moves past
+// it); anything else gives -1 (pos unchanged).
+int EscapedByteAt(std::string_view p, size_t& pos) {
+  auto at = [&](size_t k) -> unsigned char {
+    return pos + k < p.size() ? static_cast<unsigned char>(p[pos + k]) : 0;
+  };
+  unsigned char c = at(0);
+  if (c == 'x') {
+    auto hex = [](unsigned char h) -> int {
+      if (h >= '0' && h <= '9') return h - '0';
+      if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+      if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+      return -1;
+    };
+    int hi = hex(at(1)), lo = hex(at(2));
+    if (hi < 0 || lo < 0) return -1;
+    pos += 3;
+    return hi * 16 + lo;
+  }
+  if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) &&
+      c != 0) {
+    ++pos;
+    return c;
+  }
+  return -1;
+}
+
+// \d \w \s and their negations as byte sets (ASCII meaning, as both engines use them).
+std::bitset<256> ShorthandSet(unsigned char c, bool& ok) {
+  std::bitset<256> s;
+  ok = true;
+  auto range = [&](int lo, int hi) {
+    for (int b = lo; b <= hi; ++b) s[b] = true;
+  };
+  switch (c | 0x20) {
+    case 'd':
+      range('0', '9');
+      break;
+    case 'w':
+      range('0', '9');
+      range('a', 'z');
+      range('A', 'Z');
+      s['_'] = true;
+      break;
+    case 's':
+      range('\t', '\r');
+      s[' '] = true;
+      break;
+    default:
+      ok = false;
+      return s;
+  }
+  if (c >= 'A' && c <= 'Z') s.flip();
+  return s;
+}
+
+// A bracket class starting at p[pos] ('['): its byte set; pos moves past the ']'.
+bool ParseClassAt(std::string_view p, size_t& pos, std::bitset<256>& set) {
+  auto at = [&](size_t k) -> unsigned char {
+    return pos + k < p.size() ? static_cast<unsigned char>(p[pos + k]) : 0;
+  };
+  ++pos;  // [
+  bool negate = false;
+  if (at(0) == '^') {
+    negate = true;
+    ++pos;
+  }
+  bool first = true;
+  int prev = -1;  // last single byte, for ranges
+  while (pos < p.size() && (at(0) != ']' || first)) {
+    first = false;
+    int b = -1;
+    if (at(0) == '\\') {
+      ++pos;
+      bool ok = false;
+      std::bitset<256> sh = ShorthandSet(at(0), ok);
+      if (ok) {
+        ++pos;
+        set |= sh;
+        prev = -1;
+        continue;
+      }
+      b = EscapedByteAt(p, pos);
+      if (b < 0) return false;
+    } else if (at(0) == '-' && prev >= 0 && at(1) != ']') {
+      ++pos;
+      int hi = -1;
+      if (at(0) == '\\') {
+        ++pos;
+        hi = EscapedByteAt(p, pos);
+      } else {
+        hi = at(0);
+        ++pos;
+      }
+      if (hi < prev) return false;
+      for (int k = prev; k <= hi; ++k) set[k] = true;
+      prev = -1;
+      continue;
+    } else if (at(0) == '[' && at(1) == ':') {
+      return false;  // POSIX classes are expanded by the translator
+    } else {
+      b = at(0);
+      ++pos;
+    }
+    set[b] = true;
+    prev = b;
+  }
+  if (pos >= p.size()) return false;
+  ++pos;  // ]
+  if (negate) set.flip();
+  return true;
+}
+
 class Analyzer {
  public:
   explicit Analyzer(std::string_view p) : p_(p) {}
@@ -281,108 +394,9 @@ class Analyzer {
     return out;
   }
 
-  // One byte from an escape (\xNN, \<punct>), or -1 for something else.
-  int EscapedByte() {
-    unsigned char c = Peek();
-    if (c == 'x') {
-      auto hex = [](unsigned char h) -> int {
-        if (h >= '0' && h <= '9') return h - '0';
-        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-        return -1;
-      };
-      int hi = hex(Peek(1)), lo = hex(Peek(2));
-      if (hi < 0 || lo < 0) return -1;
-      pos_ += 3;
-      return hi * 16 + lo;
-    }
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) &&
-        c != 0) {
-      ++pos_;
-      return c;
-    }
-    return -1;
-  }
-
-  static std::bitset<256> Shorthand(unsigned char c, bool& ok) {
-    std::bitset<256> s;
-    ok = true;
-    auto range = [&](int lo, int hi) {
-      for (int b = lo; b <= hi; ++b) s[b] = true;
-    };
-    switch (c | 0x20) {
-      case 'd':
-        range('0', '9');
-        break;
-      case 'w':
-        range('0', '9');
-        range('a', 'z');
-        range('A', 'Z');
-        s['_'] = true;
-        break;
-      case 's':
-        range('\t', '\r');
-        s[' '] = true;
-        break;
-      default:
-        ok = false;
-        return s;
-    }
-    if (c >= 'A' && c <= 'Z') s.flip();
-    return s;
-  }
-
   std::optional<Info> Class() {
-    ++pos_;  // [
-    bool negate = false;
-    if (Peek() == '^') {
-      negate = true;
-      ++pos_;
-    }
     std::bitset<256> set;
-    bool first = true;
-    int prev = -1;  // last single byte, for ranges
-    while (!AtEnd() && (Peek() != ']' || first)) {
-      first = false;
-      int b = -1;
-      if (Peek() == '\\') {
-        ++pos_;
-        bool ok = false;
-        std::bitset<256> sh = Shorthand(Peek(), ok);
-        if (ok) {
-          ++pos_;
-          set |= sh;
-          prev = -1;
-          continue;
-        }
-        b = EscapedByte();
-        if (b < 0) return std::nullopt;
-      } else if (Peek() == '-' && prev >= 0 && Peek(1) != ']') {
-        ++pos_;
-        int hi = -1;
-        if (Peek() == '\\') {
-          ++pos_;
-          hi = EscapedByte();
-        } else {
-          hi = Peek();
-          ++pos_;
-        }
-        if (hi < prev) return std::nullopt;
-        for (int k = prev; k <= hi; ++k) set[k] = true;
-        prev = -1;
-        continue;
-      } else if (Peek() == '[' && Peek(1) == ':') {
-        return std::nullopt;  // POSIX classes are expanded by the translator
-      } else {
-        b = Peek();
-        ++pos_;
-      }
-      set[b] = true;
-      prev = b;
-    }
-    if (AtEnd()) return std::nullopt;
-    ++pos_;  // ]
-    if (negate) set.flip();
+    if (!ParseClassAt(p_, pos_, set)) return std::nullopt;
     return Literals(set);
   }
 
@@ -467,12 +481,12 @@ class Analyzer {
           return Unknown();
         }
         bool ok = false;
-        std::bitset<256> sh = Shorthand(e, ok);
+        std::bitset<256> sh = ShorthandSet(e, ok);
         if (ok) {
           ++pos_;
           return Literals(sh);
         }
-        int b = EscapedByte();
+        int b = EscapedByteAt(p_, pos_);
         if (b >= 0) {
           std::bitset<256> one;
           one[b] = true;
@@ -515,6 +529,315 @@ ExpressionFacts AnalyzeExpression(std::string_view expression) {
     facts.gate_min_length = MinLength(facts.gate);
   }
   return facts;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Coarsening: a small syntax tree of the canonical expression, rewritten and re-emitted.
+
+struct Node {
+  enum Kind { kSeq, kAlt, kGroup, kRepeat, kByte, kOther } kind = kSeq;
+  std::vector<Node> kids;  // kSeq, kAlt: items/branches; kGroup, kRepeat: kids[0]
+  std::string text;        // kGroup: its opener ("(?:", "(?=", "(?i:", "("); kRepeat: the
+                           // quantifier; kOther: the item verbatim
+  std::bitset<256> set;    // kByte
+};
+
+Node MakeByte(const std::bitset<256>& set) {
+  Node n;
+  n.kind = Node::kByte;
+  n.set = set;
+  return n;
+}
+
+// One byte, in or out of a class, as short as both engines read it the same way: letters and
+// digits as themselves, other printable ASCII backslash-escaped, the rest as \xNN. (Hyperscan's
+// 16 K pattern length limit is what coarsening the largest stock patterns is for.)
+std::string ByteText(int b) {
+  if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9'))
+    return std::string(1, static_cast<char>(b));
+  if (b > 0x20 && b < 0x7f) return std::string{'\\', static_cast<char>(b)};
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "\\x%02x", b);
+  return buf;
+}
+
+std::string EmitByteSet(const std::bitset<256>& set) {
+  if (set.count() == 1) {
+    for (int b = 0; b < 256; ++b) {
+      if (set[b]) return ByteText(b);
+    }
+  }
+  std::string out = "[";
+  for (int b = 0; b < 256;) {
+    if (!set[b]) {
+      ++b;
+      continue;
+    }
+    int e = b;
+    while (e + 1 < 256 && set[e + 1]) ++e;
+    out += ByteText(b);
+    if (e == b + 1) {
+      out += ByteText(e);
+    } else if (e > b + 1) {
+      out += '-';
+      out += ByteText(e);
+    }
+    b = e + 1;
+  }
+  out += ']';
+  return out;
+}
+
+void Emit(const Node& n, std::string& out) {
+  switch (n.kind) {
+    case Node::kSeq:
+      for (const Node& k : n.kids) Emit(k, out);
+      break;
+    case Node::kAlt:
+      for (size_t i = 0; i < n.kids.size(); ++i) {
+        if (i > 0) out += '|';
+        Emit(n.kids[i], out);
+      }
+      break;
+    case Node::kGroup:
+      out += n.text;
+      Emit(n.kids[0], out);
+      out += ')';
+      break;
+    case Node::kRepeat:
+      Emit(n.kids[0], out);
+      out += n.text;
+      break;
+    case Node::kByte:
+      out += EmitByteSet(n.set);
+      break;
+    case Node::kOther:
+      out += n.text;
+      break;
+  }
+}
+
+class TreeParser {
+ public:
+  explicit TreeParser(std::string_view p) : p_(p) {}
+
+  std::optional<Node> Run() {
+    std::optional<Node> n = Alternation();
+    if (!n.has_value() || pos_ != p_.size()) return std::nullopt;
+    return n;
+  }
+
+ private:
+  unsigned char Peek(size_t ahead = 0) const {
+    return pos_ + ahead < p_.size() ? static_cast<unsigned char>(p_[pos_ + ahead]) : 0;
+  }
+  bool AtEnd() const { return pos_ >= p_.size(); }
+
+  std::optional<Node> Alternation() {
+    Node alt;
+    alt.kind = Node::kAlt;
+    for (;;) {
+      std::optional<Node> b = Sequence();
+      if (!b.has_value()) return std::nullopt;
+      alt.kids.push_back(std::move(*b));
+      if (AtEnd() || Peek() != '|') break;
+      ++pos_;
+    }
+    if (alt.kids.size() == 1) return std::move(alt.kids[0]);
+    return alt;
+  }
+
+  std::optional<Node> Sequence() {
+    Node seq;
+    seq.kind = Node::kSeq;
+    while (!AtEnd() && Peek() != '|' && Peek() != ')') {
+      std::optional<Node> item = Atom();
+      if (!item.has_value()) return std::nullopt;
+      for (;;) {
+        size_t start = pos_;
+        unsigned char c = Peek();
+        if (c == '*' || c == '+' || c == '?') {
+          ++pos_;
+        } else if (c == '{' && Peek(1) >= '0' && Peek(1) <= '9') {
+          while (!AtEnd() && Peek() != '}') ++pos_;
+          if (AtEnd()) return std::nullopt;
+          ++pos_;
+        } else {
+          break;
+        }
+        if (Peek() == '?' || Peek() == '+') ++pos_;
+        Node rep;
+        rep.kind = Node::kRepeat;
+        rep.text = std::string(p_.substr(start, pos_ - start));
+        rep.kids.push_back(std::move(*item));
+        item = std::move(rep);
+      }
+      seq.kids.push_back(std::move(*item));
+    }
+    return seq;
+  }
+
+  Node Other(size_t start) const {
+    Node n;
+    n.kind = Node::kOther;
+    n.text = std::string(p_.substr(start, pos_ - start));
+    return n;
+  }
+
+  std::optional<Node> Atom() {
+    size_t start = pos_;
+    unsigned char c = Peek();
+    if (c == '(') {
+      ++pos_;
+      if (Peek() == '?') {
+        unsigned char k = Peek(1);
+        if (k == ':' || k == '=' || k == '!' || k == '>') {
+          pos_ += 2;
+        } else if (k == '<' && (Peek(2) == '=' || Peek(2) == '!')) {
+          pos_ += 3;
+        } else {
+          pos_ += 1;
+          while (!AtEnd() && (Peek() == 'i' || Peek() == 'm' || Peek() == 's' ||
+                              Peek() == 'x' || Peek() == '-')) {
+            ++pos_;
+          }
+          if (Peek() == ')') {
+            ++pos_;
+            return Other(start);  // (?i): a flag change
+          }
+          if (Peek() != ':') return std::nullopt;  // conditionals and the rest: not here
+          ++pos_;
+        }
+      }
+      Node g;
+      g.kind = Node::kGroup;
+      g.text = std::string(p_.substr(start, pos_ - start));
+      std::optional<Node> body = Alternation();
+      if (!body.has_value() || Peek() != ')') return std::nullopt;
+      ++pos_;
+      g.kids.push_back(std::move(*body));
+      return g;
+    }
+    if (c == '[') {
+      std::bitset<256> set;
+      if (!ParseClassAt(p_, pos_, set)) return std::nullopt;
+      return MakeByte(set);
+    }
+    if (c == '\\') {
+      unsigned char e = Peek(1);
+      bool ok = false;
+      std::bitset<256> sh = ShorthandSet(e, ok);
+      if (ok) {
+        pos_ += 2;
+        return MakeByte(sh);
+      }
+      int b = EscapedByteAt(p_, ++pos_);
+      if (b >= 0) {
+        std::bitset<256> one;
+        one[b] = true;
+        return MakeByte(one);
+      }
+      if (AtEnd()) return std::nullopt;
+      ++pos_;
+      while (e >= '1' && e <= '9' && Peek() >= '0' && Peek() <= '9') ++pos_;  // \12
+      return Other(start);
+    }
+    if (c == '.' || c == '^' || c == '$') {
+      ++pos_;
+      return Other(start);
+    }
+    ++pos_;
+    std::bitset<256> one;
+    one[c] = true;
+    return MakeByte(one);
+  }
+
+  std::string_view p_;
+  size_t pos_ = 0;
+};
+
+// The byte sets of `n` position by position, when it always matches exactly that many bytes
+// (bytes and classes, in (?:...) groups and sequences); false otherwise.
+bool FixedSequence(const Node& n, std::vector<std::bitset<256>>& out) {
+  switch (n.kind) {
+    case Node::kByte:
+      out.push_back(n.set);
+      return true;
+    case Node::kSeq:
+      for (const Node& k : n.kids) {
+        if (!FixedSequence(k, out)) return false;
+      }
+      return true;
+    case Node::kGroup:
+      return n.text == "(?:" && FixedSequence(n.kids[0], out);
+    default:
+      return false;
+  }
+}
+
+// Returns whether anything changed.
+bool Coarsen(Node& n) {
+  bool changed = false;
+  for (Node& k : n.kids) changed = Coarsen(k) || changed;
+  if (n.kind != Node::kAlt) return changed;
+  std::vector<std::vector<std::bitset<256>>> by_length;  // index: length
+  for (const Node& branch : n.kids) {
+    std::vector<std::bitset<256>> seq;
+    if (!FixedSequence(branch, seq)) return changed;
+    if (by_length.size() <= seq.size()) by_length.resize(seq.size() + 1);
+    std::vector<std::bitset<256>>& merged = by_length[seq.size()];
+    if (merged.empty()) {
+      merged = seq;
+      if (seq.empty()) merged.push_back({});  // marks "an empty branch exists"
+    } else {
+      for (size_t i = 0; i < seq.size(); ++i) merged[i] |= seq[i];
+    }
+  }
+  Node alt;
+  alt.kind = Node::kAlt;
+  for (size_t len = 0; len < by_length.size(); ++len) {
+    if (by_length[len].empty()) continue;
+    Node seq;
+    seq.kind = Node::kSeq;
+    for (size_t i = 0; i < len; ++i) seq.kids.push_back(MakeByte(by_length[len][i]));
+    alt.kids.push_back(std::move(seq));
+  }
+  if (alt.kids.size() >= n.kids.size()) return changed;  // nothing gained
+  n = alt.kids.size() == 1 ? std::move(alt.kids[0]) : std::move(alt);
+  return true;
+}
+
+// Widens the bytes >= 0x80 of every class to one range (their hull): [\xc3\xc9\xd0] becomes
+// [\xc3-\xd0]; ASCII members stay as they are.
+void HullHighBytes(Node& n) {
+  for (Node& k : n.kids) HullHighBytes(k);
+  if (n.kind != Node::kByte) return;
+  int lo = -1, hi = -1;
+  for (int b = 0x80; b < 256; ++b) {
+    if (!n.set[b]) continue;
+    if (lo < 0) lo = b;
+    hi = b;
+  }
+  for (int b = lo; lo >= 0 && b <= hi; ++b) n.set[b] = true;
+}
+
+}  // namespace
+
+std::string CoarsenExpression(std::string_view expression, bool hull_high_bytes) {
+  std::optional<Node> tree = TreeParser(expression).Run();
+  if (!tree.has_value()) return std::string(expression);
+  bool changed = Coarsen(*tree);
+  if (hull_high_bytes) {
+    HullHighBytes(*tree);
+    Coarsen(*tree);  // hulls can make more branches equal
+    changed = true;
+  }
+  if (!changed) return std::string(expression);
+  std::string out;
+  Emit(*tree, out);
+  return out;
 }
 
 std::string GateExpression(const std::vector<std::string>& gate) {

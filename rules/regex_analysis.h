@@ -39,6 +39,16 @@ struct ExpressionFacts {
 // Never fails: an unparseable expression gives a high cost and no gate.
 ExpressionFacts AnalyzeExpression(std::string_view expression);
 
+// A coarser expression matching a superset of what `expression` matches, for Hyperscan's
+// prefilter mode (PCRE2 confirms every hit): an alternation whose branches are all fixed
+// sequences of single bytes or byte classes (the UTF-8 look-alike letters of the stock FUZZY_*
+// and ReplaceTags rules: "[Pp]|[\xce\xee]\xa1|\xf0\x9d\x90[\x8f\xa9]|...") becomes one
+// sequence of classes per distinct length. Such expressions then compile in a fraction of
+// the time, and some that were over Hyperscan's limits fit. Returns the input unchanged when
+// it cannot parse it. With `hull_high_bytes`, coarser still: the bytes >= 0x80 of each class
+// become one range (for patterns that are still too large).
+std::string CoarsenExpression(std::string_view expression, bool hull_high_bytes = false);
+
 // The gate as one Hyperscan expression: an alternation of escaped literals.
 std::string GateExpression(const std::vector<std::string>& gate);
 

@@ -1016,5 +1016,20 @@ TEST(AnalyzeExpressionTest, GatesAndCosts) {
   EXPECT_EQ(GateExpression({"a.b", "c d"}), "a\\x2eb|c\\x20d");
 }
 
+// CoarsenExpression: alternations of fixed byte sequences become one class per position.
+TEST(AnalyzeExpressionTest, Coarsen) {
+  EXPECT_EQ(CoarsenExpression("(?:[Pp]|[\\xce\\xee]\\xa1|\\xd0\\xa0)x"),
+            "(?:[Pp]|[\\xce\\xd0\\xee][\\xa0\\xa1])x");
+  EXPECT_EQ(CoarsenExpression("\\xf0\\x9d(?:\\x90[\\x8f\\xa9]|\\x91\\x83)"),
+            "\\xf0\\x9d(?:[\\x90\\x91][\\x83\\x8f\\xa9])");
+  // Nothing to gain, or not fixed sequences: unchanged.
+  for (const char* same : {"abc", "a(?:b|cd)+", "(?:a.|bc)", "(?=x)(?:ab|c\\b)", "(", "a{2"}) {
+    EXPECT_EQ(CoarsenExpression(same), same) << same;
+  }
+  // A superset: whatever the original matches, the coarse one matches.
+  std::string coarse = CoarsenExpression("(?:ab|cd)(?:e|f)");
+  EXPECT_EQ(coarse, "(?:[ac][bd])(?:[ef])");
+}
+
 }  // namespace
 }  // namespace veto::rules
