@@ -5,7 +5,8 @@
 // database — body elements, rawbody chunks, `full`, each URI, and one database per distinct
 // header target (`Subject`, `From:addr`, `ALL`, ...) — with HS_FLAG_SINGLEMATCH. Patterns
 // Hyperscan can only over-approximate (lookaround, backreferences, ...) are compiled with
-// HS_FLAG_PREFILTER and every hit is confirmed with PCRE2; `tflags multiple` rules are
+// HS_FLAG_PREFILTER, patterns too expensive for it (a static cost estimate, regex.h) run
+// behind their literal gate, and every such hit is confirmed with PCRE2; `tflags multiple` rules are
 // counted with PCRE2 the way Perl's //g counts. Metas are then evaluated in dependency order
 // with Perl semantics, and the scores of reported rules are summed.
 //
@@ -34,8 +35,9 @@ namespace veto::rules {
 
 struct EngineOptions {
   int score_set = 0;  // SpamAssassin score set 0-3 (0: local tests, no Bayes)
-  // A pattern whose Hyperscan compile alone takes longer runs on the PCRE2-only path
-  // instead, so one bad rule cannot stall a load or reload (reported as a note).
+  // Ignored: kept so configurations that set it (config/ rules.compile_budget_ms) still
+  // build. Which patterns Hyperscan gets is now decided by a static cost estimate
+  // (kExpensiveCost in regex.h), not by timing compiles, so it no longer depends on load.
   int compile_budget_ms = 250;
   // Directory for compiled databases (created if missing); empty: no cache. A restart with
   // unchanged rules loads from here instead of compiling.
