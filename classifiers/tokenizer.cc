@@ -270,17 +270,14 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
     }
     prev = h;
     have_prev = true;
-    if (char_grams) {
+    // A word of at most n-2 bytes is a single gram that says no more than the word itself.
+    if (char_grams && word.size() + 2 > n_gram) {
       buf[0] = ' ';
       std::memcpy(buf + 1, word.data(), word.size());
       buf[word.size() + 1] = ' ';
       size_t len = word.size() + 2;
-      if (len <= n_gram) {
-        out->Add(FeatureIndex(ShortHash(kCharGram, buf, len), bits));
-      } else {
-        for (size_t i = 0; i + n_gram <= len; ++i) {
-          out->Add(FeatureIndex(ShortHash(kCharGram, buf + i, n_gram), bits));
-        }
+      for (size_t i = 0; i + n_gram <= len; ++i) {
+        out->Add(FeatureIndex(ShortHash(kCharGram, buf + i, n_gram), bits));
       }
     }
   }

@@ -6,7 +6,8 @@
 //   - words of `normalized_body` (already NFKC and case-folded by the normaliser), with
 //     apostrophes inside words kept ("don't");
 //   - word bigrams;
-//   - byte n-grams inside space-padded words, for short texts (SMS): robust to `fr33 c4sh`;
+//   - byte n-grams inside space-padded words longer than n-2 bytes, for short texts (SMS):
+//     robust to `fr33 c4sh`;
 //     mixed letter/digit words also emit their de-leeted skeleton ("fr33" -> "free");
 //   - number shapes (digit count), phone-number shapes (>= 10 digits, separators allowed),
 //     short-code shapes (5-6 digits), currency (£ $ € ¥ followed by a number);
