@@ -134,6 +134,68 @@ std::vector<int> StratifiedFolds(const std::vector<bool>& spam, int k, uint64_t 
   return fold;
 }
 
+namespace {
+double ClippedLogit(double p) {
+  p = std::clamp(p, 1e-6, 1 - 1e-6);
+  return std::log(p / (1 - p));
+}
+}  // namespace
+
+double Stacking::Apply(double rule_score, double p) const {
+  return rules * rule_score + classifier * ClippedLogit(p) + bias;
+}
+
+Stacking FitStacking(const std::vector<StackingExample>& examples) {
+  double w[3] = {0, 0, 0};  // rules, classifier, bias
+  constexpr double kL2 = 1e-3;
+  for (int iter = 0; iter < 50; ++iter) {
+    double g[3] = {kL2 * w[0], kL2 * w[1], 0};
+    double h[3][3] = {{kL2, 0, 0}, {0, kL2, 0}, {0, 0, 1e-9}};
+    for (const StackingExample& e : examples) {
+      double x[3] = {e.rule_score, ClippedLogit(e.probability), 1};
+      double z = std::clamp(w[0] * x[0] + w[1] * x[1] + w[2], -35.0, 35.0);
+      double p = 1 / (1 + std::exp(-z));
+      double r = p - (e.spam ? 1 : 0), v = p * (1 - p);
+      for (int a = 0; a < 3; ++a) {
+        g[a] += r * x[a];
+        for (int b = 0; b < 3; ++b) h[a][b] += v * x[a] * x[b];
+      }
+    }
+    // Solve h * d = g (3x3, Gaussian elimination with partial pivoting).
+    double m[3][4];
+    for (int a = 0; a < 3; ++a) {
+      for (int b = 0; b < 3; ++b) m[a][b] = h[a][b];
+      m[a][3] = g[a];
+    }
+    bool singular = false;
+    for (int c = 0; c < 3 && !singular; ++c) {
+      int piv = c;
+      for (int r = c + 1; r < 3; ++r) {
+        if (std::fabs(m[r][c]) > std::fabs(m[piv][c])) piv = r;
+      }
+      if (std::fabs(m[piv][c]) < 1e-12) {
+        singular = true;
+        break;
+      }
+      for (int k = 0; k < 4; ++k) std::swap(m[c][k], m[piv][k]);
+      for (int r = 0; r < 3; ++r) {
+        if (r == c) continue;
+        double f = m[r][c] / m[c][c];
+        for (int k = c; k < 4; ++k) m[r][k] -= f * m[c][k];
+      }
+    }
+    if (singular) break;
+    double step = 0;
+    for (int a = 0; a < 3; ++a) {
+      double d = m[a][3] / m[a][a];
+      w[a] -= d;
+      step = std::max(step, std::fabs(d));
+    }
+    if (step < 1e-9) break;
+  }
+  return {w[0], w[1], w[2]};
+}
+
 std::string PlotSvg(const std::vector<Curve>& curves, const std::string& title) {
   // Two panels side by side: ROC (log FPR) and score histograms.
   const double W = 980, H = 440, pw = 400, ph = 320, x0 = 70, y0 = 60, x1 = 560;

@@ -50,6 +50,24 @@ OperatingPoint RecallAtFpr(const std::vector<ScoredLabel>& scored, double max_fp
 // round-robin, so every fold has the class ratio of the whole set.
 std::vector<int> StratifiedFolds(const std::vector<bool>& spam, int k, uint64_t seed = 1);
 
+// A learned combination of the rule score and the classifier's P(spam):
+//   z = rules * rule_score + classifier * logit(p) + bias      (logit clipped at ±13.8)
+// In rule-score units the classifier is then worth (classifier / rules) * logit(p).
+struct Stacking {
+  double rules = 0, classifier = 0, bias = 0;
+  double Apply(double rule_score, double p) const;
+};
+
+struct StackingExample {
+  double rule_score = 0;
+  double probability = 0.5;  // must come from a model that did not see the example
+  bool spam = false;
+};
+
+// Logistic regression on the two inputs (Newton's method, L2 penalty 1e-3, at most 50
+// iterations). Deterministic.
+Stacking FitStacking(const std::vector<StackingExample>& examples);
+
 struct Curve {
   std::string name;
   std::vector<ScoredLabel> scored;

@@ -39,7 +39,8 @@ constexpr char kUsage[] =
     "  --plot FILE.svg       write ROC curves and score histograms as SVG\n"
     "  --with-rules          also score every message with the rules (RULE OPTIONS as for\n"
     "                        `veto scan`) and report rules alone, classifier alone and both\n"
-    "                        together (rule score + the classifier's mapped score)\n"
+    "                        together (rule score + the classifier's mapped score); with --cv\n"
+    "                        also a combination with learned weights (nested CV)\n"
     "  --rules-threshold N   score at or above which rules / combined count as spam (default 5)\n"
     "  --scores FILE         write one line per message: label, P(spam)[, rule score], name\n"
     "\n"
@@ -302,11 +303,68 @@ int EvalCommand(const std::vector<std::string>& args) {
               compiled ? Cat(", rules ", rules_s, " s").c_str() : "", train_s,
               cv ? Cat(" (", cv, " models)").c_str() : "");
 
-  std::vector<ScoredLabel> cls, rul, comb;
+  // Rules and classifier combined with learned weights (--cv with --with-rules): for each
+  // outer fold, the weights are fitted on the other folds, whose classifier probabilities
+  // come from an inner cross-validation, so no score used for fitting or testing comes from
+  // a model that saw the message.
+  std::vector<double> stacked;
+  if (compiled && cv > 0) {
+    std::vector<classifiers::Example> examples(items.size());
+    std::vector<bool> labels(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      examples[i].features = items[i].features;
+      examples[i].spam = labels[i] = items[i].spam;
+    }
+    std::vector<int> fold = classifiers::StratifiedFolds(labels, cv);
+    stacked.assign(items.size(), 0);
+    std::printf("  learned combination (rules * a + classifier log-odds * b + c; nested CV):\n");
+    for (int f = 0; f < cv; ++f) {
+      std::vector<size_t> outer_train;
+      std::vector<bool> outer_labels;
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (fold[i] != f) {
+          outer_train.push_back(i);
+          outer_labels.push_back(items[i].spam);
+        }
+      }
+      std::vector<int> inner = classifiers::StratifiedFolds(outer_labels, cv - 1, 2);
+      std::vector<classifiers::StackingExample> fit(outer_train.size());
+      for (int g = 0; g < cv - 1; ++g) {
+        std::vector<size_t> tr;
+        for (size_t k = 0; k < outer_train.size(); ++k) {
+          if (inner[k] != g) tr.push_back(outer_train[k]);
+        }
+        auto data = classifiers::Train(examples, tr, flags.options);
+        if (!data.ok()) {
+          std::fprintf(stderr, "veto eval: %s\n", std::string(data.status().message()).c_str());
+          return 1;
+        }
+        auto c = classifiers::Classifier::Create(*data, copts);
+        for (size_t k = 0; k < outer_train.size(); ++k) {
+          if (inner[k] != g) continue;
+          const Item& it = items[outer_train[k]];
+          fit[k] = {it.rule_score, (*c)->Probability(it.features), it.spam};
+        }
+      }
+      classifiers::Stacking st = classifiers::FitStacking(fit);
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (fold[i] == f) stacked[i] = st.Apply(items[i].rule_score, prob[i]);
+      }
+      std::string note = st.rules > 0
+                             ? Cat("classifier worth ", st.classifier / st.rules,
+                                   " rule points per unit of log-odds")
+                             : std::string("rule weight not positive: the rules add nothing here");
+      std::printf("    fold %d: a %.3f  b %.3f  c %.3f  (%s)\n", f, st.rules, st.classifier,
+                  st.bias, note.c_str());
+    }
+  }
+
+  std::vector<ScoredLabel> cls, rul, comb, learned;
   for (size_t i = 0; i < items.size(); ++i) {
     cls.push_back({prob[i], items[i].spam});
     rul.push_back({items[i].rule_score, items[i].spam});
     comb.push_back({items[i].rule_score + mapped[i], items[i].spam});
+    if (!stacked.empty()) learned.push_back({stacked[i], items[i].spam});
   }
   std::printf("\n");
   PrintBlock("classifier", cls, threshold);
@@ -318,10 +376,17 @@ int EvalCommand(const std::vector<std::string>& args) {
     PrintBlock("rules + classifier", comb, rules_threshold);
     curves.push_back({"rules", rul});
     curves.push_back({"rules + classifier", comb});
+    if (!learned.empty()) {
+      std::printf("\n");
+      PrintBlock("rules + classifier, learned weights (log-odds)", learned, 0.0);
+      curves.push_back({"learned combination", learned});
+    }
     std::printf("\nsummary                 precision  recall     F1      FPR   ROC AUC  recall@FPR<=0.2%%\n");
     struct Row { const char* name; const std::vector<ScoredLabel>* s; double t; };
-    for (const Row& r : {Row{"classifier", &cls, threshold}, Row{"rules", &rul, rules_threshold},
-                         Row{"rules + classifier", &comb, rules_threshold}}) {
+    std::vector<Row> rows = {Row{"classifier", &cls, threshold}, Row{"rules", &rul, rules_threshold},
+                             Row{"rules + classifier", &comb, rules_threshold}};
+    if (!learned.empty()) rows.push_back(Row{"learned combination", &learned, 0.0});
+    for (const Row& r : rows) {
       auto m = classifiers::MetricsAt(*r.s, r.t);
       std::printf("  %-20s  %8.4f  %6.4f  %6.4f  %6.3f%%  %7.5f  %.4f\n", r.name, m.precision,
                   m.recall, m.f1, 100 * m.fpr, classifiers::RocAuc(*r.s),

@@ -73,6 +73,26 @@ TEST(EvaluationTest, StratifiedFolds) {
   EXPECT_EQ(StratifiedFolds(labels, 5), f);  // deterministic
 }
 
+TEST(EvaluationTest, FitStackingLearnsWhichInputCarriesTheSignal) {
+  // The classifier separates the classes; the rule score is noise.
+  std::vector<StackingExample> ex;
+  for (int i = 0; i < 200; ++i) {
+    bool spam = i % 4 == 0;
+    double p = spam ? 0.9 - 0.001 * (i % 50) : 0.1 + 0.001 * (i % 50);
+    ex.push_back({static_cast<double>(i % 7), p, spam});
+  }
+  Stacking st = FitStacking(ex);
+  EXPECT_GT(st.classifier, 0.5);
+  EXPECT_LT(std::fabs(st.rules), st.classifier);
+  EXPECT_GT(st.Apply(0, 0.95), 0);
+  EXPECT_LT(st.Apply(0, 0.05), 0);
+  EXPECT_TRUE(std::isfinite(FitStacking({}).bias));
+  // Perfectly separable by one input: weights grow but stay finite.
+  Stacking sep = FitStacking({{10, 0.5, true}, {0, 0.5, false}, {9, 0.5, true}, {1, 0.5, false}});
+  EXPECT_GT(sep.rules, 0);
+  EXPECT_TRUE(std::isfinite(sep.rules));
+}
+
 TEST(EvaluationTest, PlotSvg) {
   std::string svg = PlotSvg({{"classifier", Sample()}, {"rules", Sample()}}, "a <title> & more");
   EXPECT_TRUE(svg.starts_with("<svg "));
