@@ -52,11 +52,13 @@ run() {  # consumers
   redis-cli -p "$port" flushall >/dev/null
   produce
   "$veto" sms replay /dev/null >/dev/null 2>&1 || true  # warm the rule cache
-  local start end
+  local start end rcpu0 rcpu1
+  rcpu0=$(awk '{print $14 + $15}' /proc/$rpid/stat)
   start=$(date +%s.%N)
   pids=()
   for c in $(seq "$k"); do
-    "$veto" sms consume --redis "$url" --stream in --group g --out-stream out --consumer "c$c" \
+    /usr/bin/time -f "cpu %U %S" -o "$tmp/t$c" \
+      "$veto" sms consume --redis "$url" --stream in --group g --out-stream out --consumer "c$c" \
       --batch 200 --idle-exit-ms 1000 "$@" 2>"$tmp/c$c.log" &
     pids+=($!)
   done
@@ -65,10 +67,16 @@ run() {  # consumers
     for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { cat "$tmp"/c*.log >&2; exit 1; }; done
   done
   end=$(date +%s.%N)
+  rcpu1=$(awk '{print $14 + $15}' /proc/$rpid/stat)
   wait "${pids[@]}"
   pids=()
-  python3 -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); print(f'redis consume, {sys.argv[3]} consumer(s): {int(sys.argv[4])} msgs in {s:.2f} s = {int(sys.argv[4])/s:,.0f} msgs/s')" \
-    "$start" "$end" "$k" "$n"
+  # Wall-clock rate, and the CPU both sides used (consumers incl. their 1 s idle exit, and
+  # redis-server): on a shared machine the CPU figure is the steadier one.
+  local ccpu
+  ccpu=$(cat "$tmp"/t* | awk '/^cpu/ {s += $2 + $3} END {print s}')
+  rm -f "$tmp"/t*
+  python3 -c "import sys,os; s=float(sys.argv[2])-float(sys.argv[1]); n=int(sys.argv[4]); c=float(sys.argv[5]); r=(int(sys.argv[7])-int(sys.argv[6]))/os.sysconf('SC_CLK_TCK'); print(f'redis consume, {sys.argv[3]} consumer(s): {n} msgs in {s:.2f} s = {n/s:,.0f} msgs/s wall; CPU: consumers {c:.2f} s, redis-server {r:.2f} s = {n/(c+r):,.0f} msgs per CPU-second')" \
+    "$start" "$end" "$k" "$n" "$ccpu" "$rcpu0" "$rcpu1"
 }
 run 1 "$@"
 run 2 "$@"

@@ -638,6 +638,7 @@ int Consume(const std::vector<std::string>& args) {
   co.max_entries = f.max_entries;
   co.timeout_ms = static_cast<int>(setup.config.sms.redis_timeout_ms);
   co.feed = FeedOptionsFrom(setup.config.sms, FeedFormat::kJsonl);
+  co.parse = setup.config.limits.parse;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   ConsumerStats stats;

@@ -74,7 +74,7 @@ class Consumer {
  public:
   Consumer(const RedisAddress& a, const ConsumerOptions& o, const config::Pipeline& p,
            SignalEngine* s, const std::atomic<bool>& stop, ConsumerStats* stats)
-      : address_(a), o_(o), evaluator_(p, s), stop_(stop), stats_(stats) {
+      : address_(a), o_(o), signals_(s), evaluator_(p, s), stop_(stop), stats_(stats) {
     if (o_.consumer.empty()) {
       char host[256] = {};
       gethostname(host, sizeof host - 1);
@@ -248,35 +248,60 @@ class Consumer {
 
   absl::Status Process(const std::vector<Entry>& entries, bool claimed) {
     (void)claimed;
-    std::vector<std::string> verdicts;
-    verdicts.reserve(entries.size());
+    std::vector<std::string> verdicts(entries.size());
     const int64_t wall = WallSeconds();
-    for (const Entry& e : entries) {
+    // Build every record and message first, so the behaviour counters of the whole batch
+    // take one store round trip (SignalEngine::ObserveBatch).
+    std::vector<SmsRecord> recs(entries.size());
+    std::vector<std::unique_ptr<Message>> msgs(entries.size());
+    std::vector<MessageFeatures> features;
+    features.reserve(entries.size());
+    std::vector<const MessageFeatures*> fptr;
+    std::vector<int64_t> times;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
       if (e.deleted) {
-        verdicts.push_back(Cat("{\"stream_id\":\"", e.id, "\",\"error\":\"entry deleted\"}"));
+        verdicts[i] = Cat("{\"stream_id\":\"", e.id, "\",\"error\":\"entry deleted\"}");
         continue;
       }
-      SmsRecord rec;
       std::string error;
-      std::string line;
-      if (!ToRecord(e, &rec, &error)) {
+      if (!ToRecord(e, &recs[i], &error)) {
         ++stats_->errors;
+        std::string& line = verdicts[i];
         line = "{\"stream_id\":";
         JsonWriter::AppendQuoted(e.id, &line);
         line += ",\"error\":";
         JsonWriter::AppendQuoted(error, &line);
         line += "}";
-      } else {
-        evaluator_.Evaluate(rec, wall, &line, &counters_);
-        if (!line.empty() && line.back() == '\n') line.pop_back();
-        // {"line":0,... → {"stream_id":"ID",...
-        std::string prefixed = "{\"stream_id\":";
-        JsonWriter::AppendQuoted(e.id, &prefixed);
-        const size_t comma = line.find(',');
-        prefixed.append(line, comma == std::string::npos ? 1 : comma, std::string::npos);
-        line = std::move(prefixed);
+        continue;
       }
-      verdicts.push_back(std::move(line));
+      msgs[i] = BuildMessage(recs[i], o_.parse);
+      if (signals_ != nullptr) {
+        features.push_back(ExtractFeatures(*msgs[i], signals_->options().duplicate_min_words));
+        times.push_back(recs[i].has_time ? recs[i].timestamp_unix : wall);
+      }
+      which.push_back(i);
+    }
+    std::vector<std::vector<Match>> extra(which.size());
+    if (signals_ != nullptr && !which.empty()) {
+      for (const MessageFeatures& f : features) fptr.push_back(&f);
+      if (absl::Status s = signals_->ObserveBatch(fptr, times, &extra); !s.ok()) {
+        // Counters unavailable (Redis down): score with the signals that need none.
+        counters_.signal_errors += which.size();
+      }
+    }
+    for (size_t k = 0; k < which.size(); ++k) {
+      const size_t i = which[k];
+      std::string line;
+      evaluator_.Finish(recs[i], *msgs[i], extra[k], wall, &line, &counters_);
+      if (!line.empty() && line.back() == '\n') line.pop_back();
+      // {"line":0,... → {"stream_id":"ID",...
+      std::string prefixed = "{\"stream_id\":";
+      JsonWriter::AppendQuoted(entries[i].id, &prefixed);
+      const size_t comma = line.find(',');
+      prefixed.append(line, comma == std::string::npos ? 1 : comma, std::string::npos);
+      verdicts[i] = std::move(prefixed);
     }
     const std::string ttl = std::to_string(o_.done_ttl_seconds);
     const std::string counter = Cat(o_.prefix, "stats:duplicates");
@@ -297,6 +322,7 @@ class Consumer {
 
   const RedisAddress address_;
   ConsumerOptions o_;
+  SignalEngine* signals_;
   VerdictEvaluator evaluator_;
   ReplayCounters counters_;
   const std::atomic<bool>& stop_;

@@ -51,6 +51,7 @@ struct ConsumerOptions {
   int64_t idle_exit_ms = 0;  // > 0: return once nothing new, nothing pending for this long
   int64_t max_entries = 0;   // > 0: return after this many entries (tests, benchmarks)
   FeedOptions feed;          // limits for the records
+  email::ParseOptions parse;  // limits for the Message (config limits.parse)
   std::function<void(std::string_view)> log;  // status lines (default stderr)
 };
 

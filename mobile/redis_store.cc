@@ -11,9 +11,24 @@
 namespace veto::mobile {
 namespace {
 
-// KEYS: rate hash, dispersion HLL, duplicate HLL (or "" entries when unused)
-// ARGV: bucket, buckets, bucket_width, recipient ("" none), disp_ttl, dup_ttl, has_sender
+// KEYS: rate hash, dispersion HLL, duplicate HLL ("" when unused)
+// ARGV: bucket, buckets, bucket_width, recipient ("" none), disp_ttl, dup_ttl, has_sender,
+//       dispersion threshold, duplicate threshold
+// A distinct count is cached next to its HyperLogLog (KEY..":n") and frozen once it reaches
+// the threshold: the signal fires for the rest of the window anyway, and a dense HLL's
+// PFCOUNT after every PFADD would cost Redis tens of microseconds per message.
 constexpr char kObserveScript[] = R"lua(
+local function distinct(key, member, ttl, threshold)
+  local ck = key .. ':n'
+  local cached = tonumber(redis.call('GET', ck) or '0')
+  if cached >= threshold then return cached end
+  if member ~= '' and redis.call('PFADD', key, member) == 1 then
+    cached = redis.call('PFCOUNT', key)
+    redis.call('SET', ck, cached, 'EX', ttl)
+    redis.call('EXPIRE', key, ttl)
+  end
+  return cached
+end
 local rate, disp, dup = 0, 0, 0
 local bucket = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
@@ -29,14 +44,10 @@ if ARGV[7] == '1' then
       redis.call('HDEL', KEYS[1], all[i])
     end
   end
-  if ARGV[4] ~= '' then redis.call('PFADD', KEYS[2], ARGV[4]) end
-  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
-  disp = redis.call('PFCOUNT', KEYS[2])
+  disp = distinct(KEYS[2], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[8]))
 end
 if KEYS[3] ~= '' and ARGV[4] ~= '' then
-  redis.call('PFADD', KEYS[3], ARGV[4])
-  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
-  dup = redis.call('PFCOUNT', KEYS[3])
+  dup = distinct(KEYS[3], ARGV[4], tonumber(ARGV[6]), tonumber(ARGV[9]))
 end
 return {rate, disp, dup}
 )lua";
@@ -70,23 +81,11 @@ class RedisBehaviourStore : public BehaviourStore {
       errors_.fetch_add(1, std::memory_order_relaxed);
       return c.status();
     }
-    const int64_t width = std::max<int64_t>(o_.rate_window_seconds / kBuckets, 1);
-    const int64_t bucket = q.now / width;
-    const int64_t disp_window = q.now / std::max<int64_t>(o_.dispersion_window_seconds, 1);
-    const int64_t dup_window = q.now / std::max<int64_t>(o_.duplicate_window_seconds, 1);
-    const std::string sender(q.sender);
-    const std::string k1 = Cat(prefix_, "r:", sender);
-    const std::string k2 = Cat(prefix_, "d:", sender, ":", disp_window);
-    const std::string k3 = q.fingerprint ? Cat(prefix_, "f:", Hex64(q.fingerprint), ":", dup_window)
-                                         : std::string();
-    const std::string a1 = std::to_string(bucket);
-    const std::string a2 = std::to_string(kBuckets);
-    const std::string a3 = std::to_string(width);
-    const std::string a4 = q.recipient_hash ? Hex64(q.recipient_hash) : std::string();
-    const std::string a5 = std::to_string(o_.dispersion_window_seconds + 60);
-    const std::string a6 = std::to_string(o_.duplicate_window_seconds + 60);
-    absl::StatusOr<RedisReply> r = (*c)->Eval(
-        kObserveScript, {k1, k2, k3}, {a1, a2, a3, a4, a5, a6, q.sender.empty() ? "0" : "1"});
+    std::vector<std::string> argv;
+    Args(q, &argv);
+    std::vector<std::string_view> keys(argv.begin(), argv.begin() + 3);
+    std::vector<std::string_view> args(argv.begin() + 3, argv.end());
+    absl::StatusOr<RedisReply> r = (*c)->Eval(kObserveScript, keys, args);
     if (!r.ok()) {
       errors_.fetch_add(1, std::memory_order_relaxed);
       if (!(*c)->broken()) Release(std::move(*c));
@@ -102,6 +101,50 @@ class RedisBehaviourStore : public BehaviourStore {
     return absl::OkStatus();
   }
 
+  absl::Status ObserveBatch(const std::vector<BehaviourQuery>& qs,
+                            std::vector<BehaviourCounts>* out) override {
+    out->assign(qs.size(), BehaviourCounts());
+    if (qs.empty()) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<RedisClient>> c = Acquire();
+    if (!c.ok()) {
+      errors_.fetch_add(qs.size(), std::memory_order_relaxed);
+      return c.status();
+    }
+    // SCRIPT LOAD first (a no-op when cached), then one EVALSHA per message, one round trip.
+    std::vector<std::vector<std::string>> storage;
+    storage.reserve(qs.size() + 1);
+    storage.push_back({"SCRIPT", "LOAD", kObserveScript});
+    const std::string sha = Sha1Hex(kObserveScript);
+    for (const BehaviourQuery& q : qs) {
+      std::vector<std::string> argv = {"EVALSHA", sha, "3"};
+      Args(q, &argv);
+      storage.push_back(std::move(argv));
+    }
+    std::vector<std::vector<std::string_view>> cmds;
+    cmds.reserve(storage.size());
+    for (const auto& a : storage) cmds.emplace_back(a.begin(), a.end());
+    absl::StatusOr<std::vector<RedisReply>> r = (*c)->Pipeline(cmds);
+    if (!r.ok()) {
+      errors_.fetch_add(qs.size(), std::memory_order_relaxed);
+      MarkDown();
+      return r.status();
+    }
+    Release(std::move(*c));
+    for (size_t i = 0; i < qs.size(); ++i) {
+      const RedisReply& x = (*r)[i + 1];
+      if (x.type == RedisReply::kError) {
+        errors_.fetch_add(1, std::memory_order_relaxed);
+        return absl::InternalError(Cat("redis ", address_.ToString(), ": script: ", x.str));
+      }
+      if (x.type == RedisReply::kArray && x.elements.size() == 3) {
+        (*out)[i].rate = static_cast<uint32_t>(x.elements[0].integer);
+        (*out)[i].recipients = static_cast<uint32_t>(x.elements[1].integer);
+        (*out)[i].duplicate_recipients = static_cast<uint32_t>(x.elements[2].integer);
+      }
+    }
+    return absl::OkStatus();
+  }
+
   BehaviourStats Stats() const override {
     BehaviourStats s;
     s.errors = errors_.load();
@@ -109,6 +152,27 @@ class RedisBehaviourStore : public BehaviourStore {
   }
 
  private:
+  // keys and arguments of the script for `q`, appended to argv.
+  void Args(const BehaviourQuery& q, std::vector<std::string>* argv) const {
+    const int64_t width = std::max<int64_t>(o_.rate_window_seconds / kBuckets, 1);
+    const int64_t disp_window = q.now / std::max<int64_t>(o_.dispersion_window_seconds, 1);
+    const int64_t dup_window = q.now / std::max<int64_t>(o_.duplicate_window_seconds, 1);
+    const std::string sender(q.sender);
+    argv->push_back(Cat(prefix_, "r:", sender));
+    argv->push_back(Cat(prefix_, "d:", sender, ":", disp_window));
+    argv->push_back(q.fingerprint ? Cat(prefix_, "f:", Hex64(q.fingerprint), ":", dup_window)
+                                  : std::string());
+    argv->push_back(std::to_string(q.now / width));
+    argv->push_back(std::to_string(kBuckets));
+    argv->push_back(std::to_string(width));
+    argv->push_back(q.recipient_hash ? Hex64(q.recipient_hash) : std::string());
+    argv->push_back(std::to_string(o_.dispersion_window_seconds + 60));
+    argv->push_back(std::to_string(o_.duplicate_window_seconds + 60));
+    argv->push_back(q.sender.empty() ? "0" : "1");
+    argv->push_back(std::to_string(o_.dispersion_threshold));
+    argv->push_back(std::to_string(o_.duplicate_threshold));
+  }
+
   absl::StatusOr<std::unique_ptr<RedisClient>> Acquire() {
     {
       absl::MutexLock lock(&mu_);

@@ -105,9 +105,21 @@ Action VerdictEvaluator::Evaluate(const SmsRecord& r, int64_t wall_now, std::str
     if (!signals_->Observe(f, now_s, &extra_).ok()) ++c->signal_errors;
   }
   uint64_t t2 = profile_ ? NowNs() : 0;
+  if (profile_) {
+    c->build_ns += t1 - t0;
+    c->signals_ns += t2 - t1;
+  }
+  return Finish(r, *m, extra_, wall_now, out, c);
+}
+
+Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,
+                                const std::vector<Match>& extra, int64_t wall_now,
+                                std::string* out, ReplayCounters* c) {
+  const int64_t now_s = r.has_time ? r.timestamp_unix : wall_now;
+  uint64_t t2 = profile_ ? NowNs() : 0;
   config::StageTimes st;
-  config::Verdict v = pipeline_.EvaluateTimed(*m, ctx_.get(), absl::FromUnixSeconds(now_s),
-                                              profile_ ? &st : nullptr, extra_);
+  config::Verdict v = pipeline_.EvaluateTimed(message, ctx_.get(), absl::FromUnixSeconds(now_s),
+                                              profile_ ? &st : nullptr, extra);
   uint64_t t3 = profile_ ? NowNs() : 0;
 
   const Decision& d = v.decision;
@@ -209,8 +221,6 @@ Action VerdictEvaluator::Evaluate(const SmsRecord& r, int64_t wall_now, std::str
   o.append("}\n");
   if (profile_) {
     const uint64_t t4 = NowNs();
-    c->build_ns += t1 - t0;
-    c->signals_ns += t2 - t1;
     c->evaluate_ns += t3 - t2;
     c->match_ns += static_cast<uint64_t>(st.match_ns);
     c->classify_ns += static_cast<uint64_t>(st.classify_ns);

@@ -68,6 +68,11 @@ class VerdictEvaluator {
   // plus "\n" to *out. Returns the decision's action.
   Action Evaluate(const SmsRecord& r, int64_t wall_now, std::string* out, ReplayCounters* c);
 
+  // The second half of Evaluate, for callers that built `message` from `r` and computed its
+  // signals (`extra`) themselves (the Redis consumer does both for a whole batch).
+  Action Finish(const SmsRecord& r, const Message& message, const std::vector<Match>& extra,
+                int64_t wall_now, std::string* out, ReplayCounters* c);
+
  private:
   const config::Pipeline& pipeline_;
   SignalEngine* signals_;

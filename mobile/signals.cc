@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/status.h"
 #include "core/strings.h"
 #include "mobile/json_line.h"
 #include "re2/re2.h"
@@ -625,21 +626,22 @@ uint64_t SignalEngine::CanonicalFingerprint(uint64_t fp) {
   return fp;
 }
 
-absl::Status SignalEngine::Observe(const MessageFeatures& f, int64_t now,
-                                   std::vector<Match>* out) {
+void SignalEngine::Fire(int index, double score, uint32_t count, std::vector<Match>* out) {
+  out->push_back({.id = kSignalIds[index], .score = score, .count = count,
+                  .kind = MatchKind::kSignal});
+  counters_[kFiredCounter + index].fetch_add(1, std::memory_order_relaxed);
+}
+
+bool SignalEngine::Prepare(const MessageFeatures& f, int64_t now, std::vector<Match>* out,
+                           BehaviourQuery* q) {
   counters_[kMessagesCounter].fetch_add(1, std::memory_order_relaxed);
-  auto fire = [&](int index, double score, uint32_t count) {
-    out->push_back({.id = kSignalIds[index], .score = score, .count = count,
-                    .kind = MatchKind::kSignal});
-    counters_[kFiredCounter + index].fetch_add(1, std::memory_order_relaxed);
-  };
   const uint64_t canonical = CanonicalFingerprint(f.fingerprint);
 
   // Spamtrap: this message is spam by definition; remember what it carried.
   thread_local std::string recipient;
   recipient.assign(f.recipient);
   if (!spamtraps_.empty() && !f.recipient.empty() && spamtraps_.contains(recipient)) {
-    fire(kSpamtrap, options_.spamtrap_score, 1);
+    Fire(kSpamtrap, options_.spamtrap_score, 1, out);
     const double w = options_.spamtrap_weight;
     intel_->Add(IntelKind::kSender, f.sender, w, now);
     if (canonical) intel_->Add(IntelKind::kFingerprint, Hex64(canonical), w, now);
@@ -650,13 +652,13 @@ absl::Status SignalEngine::Observe(const MessageFeatures& f, int64_t now,
   // Intelligence and lists: no shared counters needed.
   const double sender_w = intel_->Weight(IntelKind::kSender, f.sender, now);
   if (sender_w >= options_.report_threshold) {
-    fire(kSenderReported, options_.reported_sender_score,
-         static_cast<uint32_t>(std::lround(sender_w)));
+    Fire(kSenderReported, options_.reported_sender_score,
+         static_cast<uint32_t>(std::lround(sender_w)), out);
   }
   const double fp_w = intel_->FingerprintWeight(canonical, now);
   if (fp_w >= options_.report_threshold) {
-    fire(kContentReported, options_.reported_content_score,
-         static_cast<uint32_t>(std::lround(fp_w)));
+    Fire(kContentReported, options_.reported_content_score,
+         static_cast<uint32_t>(std::lround(fp_w)), out);
   }
   uint32_t url_hits = 0;
   for (const std::string& d : f.domains) {
@@ -665,7 +667,7 @@ absl::Status SignalEngine::Observe(const MessageFeatures& f, int64_t now,
       ++url_hits;
     }
   }
-  if (url_hits) fire(kUrl, options_.url_score, url_hits);
+  if (url_hits) Fire(kUrl, options_.url_score, url_hits, out);
   uint32_t number_hits = 0;
   for (const std::string& c : f.callbacks) {
     if (listed_numbers_.contains(c) ||
@@ -673,27 +675,72 @@ absl::Status SignalEngine::Observe(const MessageFeatures& f, int64_t now,
       ++number_hits;
     }
   }
-  if (number_hits) fire(kCallback, options_.callback_score, number_hits);
+  if (number_hits) Fire(kCallback, options_.callback_score, number_hits, out);
 
-  // Behaviour counters.
-  if (f.sender.empty() && (canonical == 0 || f.recipient_hash == 0)) return absl::OkStatus();
-  BehaviourQuery q{.sender = f.sender,
-                   .sender_hash = f.sender_hash,
-                   .recipient_hash = f.recipient_hash,
-                   .fingerprint = canonical,
-                   .now = now};
+  // Behaviour counters: only when there is a sender, or a text and a recipient to count.
+  if (f.sender.empty() && (canonical == 0 || f.recipient_hash == 0)) return false;
+  *q = BehaviourQuery{.sender = f.sender,
+                      .sender_hash = f.sender_hash,
+                      .recipient_hash = f.recipient_hash,
+                      .fingerprint = canonical,
+                      .now = now};
+  return true;
+}
+
+void SignalEngine::Score(const BehaviourCounts& c, std::vector<Match>* out) {
+  if (c.rate >= options_.rate_threshold) Fire(kRate, options_.rate_score, c.rate, out);
+  if (c.recipients >= options_.dispersion_threshold) {
+    Fire(kDispersion, options_.dispersion_score, c.recipients, out);
+  }
+  if (c.duplicate_recipients >= options_.duplicate_threshold) {
+    Fire(kDuplicate, options_.duplicate_score, c.duplicate_recipients, out);
+  }
+}
+
+absl::Status SignalEngine::Observe(const MessageFeatures& f, int64_t now,
+                                   std::vector<Match>* out) {
+  BehaviourQuery q;
+  if (!Prepare(f, now, out, &q)) return absl::OkStatus();
   BehaviourCounts c;
   absl::Status s = store_->Observe(q, &c);
   if (!s.ok()) {
     counters_[kStoreErrorsCounter].fetch_add(1, std::memory_order_relaxed);
     return s;
   }
-  if (c.rate >= options_.rate_threshold) fire(kRate, options_.rate_score, c.rate);
-  if (c.recipients >= options_.dispersion_threshold) {
-    fire(kDispersion, options_.dispersion_score, c.recipients);
+  Score(c, out);
+  return absl::OkStatus();
+}
+
+absl::Status SignalEngine::ObserveBatch(const std::vector<const MessageFeatures*>& fs,
+                                        const std::vector<int64_t>& now,
+                                        std::vector<std::vector<Match>>* out) {
+  out->resize(fs.size());
+  std::vector<BehaviourQuery> queries;
+  std::vector<size_t> index;
+  queries.reserve(fs.size());
+  for (size_t i = 0; i < fs.size(); ++i) {
+    BehaviourQuery q;
+    if (Prepare(*fs[i], now[i], &(*out)[i], &q)) {
+      queries.push_back(q);
+      index.push_back(i);
+    }
   }
-  if (c.duplicate_recipients >= options_.duplicate_threshold) {
-    fire(kDuplicate, options_.duplicate_score, c.duplicate_recipients);
+  if (queries.empty()) return absl::OkStatus();
+  std::vector<BehaviourCounts> counts;
+  absl::Status s = store_->ObserveBatch(queries, &counts);
+  if (!s.ok()) {
+    counters_[kStoreErrorsCounter].fetch_add(queries.size(), std::memory_order_relaxed);
+    return s;
+  }
+  for (size_t k = 0; k < index.size(); ++k) Score(counts[k], &(*out)[index[k]]);
+  return absl::OkStatus();
+}
+
+absl::Status BehaviourStore::ObserveBatch(const std::vector<BehaviourQuery>& qs,
+                                          std::vector<BehaviourCounts>* out) {
+  out->assign(qs.size(), BehaviourCounts());
+  for (size_t i = 0; i < qs.size(); ++i) {
+    VETO_RETURN_IF_ERROR(Observe(qs[i], &(*out)[i]));
   }
   return absl::OkStatus();
 }

@@ -150,6 +150,10 @@ class BehaviourStore {
   virtual ~BehaviourStore() = default;
   // Counts this message and returns the counters after it. Thread-safe.
   virtual absl::Status Observe(const BehaviourQuery& q, BehaviourCounts* out) = 0;
+  // Several messages in order, as if observed one by one (Redis: one round trip). The
+  // default calls Observe for each.
+  virtual absl::Status ObserveBatch(const std::vector<BehaviourQuery>& qs,
+                                    std::vector<BehaviourCounts>* out);
   virtual BehaviourStats Stats() const = 0;
 };
 
@@ -232,6 +236,11 @@ class SignalEngine {
   // error (Redis down) is returned after the signals that need no store were appended; the
   // caller decides (the replay counts it and goes on).
   absl::Status Observe(const MessageFeatures& f, int64_t now, std::vector<Match>* out);
+  // The same for several messages at once, in order; (*out)[i] gets message i's signals. One
+  // store round trip for all (the Redis consumer's batches).
+  absl::Status ObserveBatch(const std::vector<const MessageFeatures*>& fs,
+                            const std::vector<int64_t>& now,
+                            std::vector<std::vector<Match>>* out);
 
   // A user report (GSMA 7726): reporter, reported sender, text, time. Adds the reporter's
   // weight to the sender's and the text's evidence (and its URLs' and numbers'), once per
@@ -247,6 +256,11 @@ class SignalEngine {
  private:
   SignalEngine(const SignalOptions& o, std::unique_ptr<BehaviourStore> store);
   uint64_t CanonicalFingerprint(uint64_t fp);
+  // The signals that need no store; false if the message needs no store counters either.
+  bool Prepare(const MessageFeatures& f, int64_t now, std::vector<Match>* out,
+               BehaviourQuery* q);
+  void Score(const BehaviourCounts& c, std::vector<Match>* out);
+  void Fire(int index, double score, uint32_t count, std::vector<Match>* out);
 
   SignalOptions options_;
   std::unique_ptr<BehaviourStore> store_;
