@@ -27,7 +27,7 @@ constexpr char kTrainUsage[] =
     "Model options:\n";
 
 constexpr char kLearnUsage[] =
-    "usage: veto learn [--model MODEL] [--spam PATH]... [--ham PATH]... [--input FEED]\n"
+    "usage: veto learn [--model MODEL] [--spam PATH...] [--ham PATH...] [--input FEED]\n"
     "                  [--format tsv|csv|jsonl] [-o OUT]\n"
     "\n"
     "Adds labelled messages to a model (the user-feedback loop): Naive Bayes counts are\n"
@@ -157,6 +157,7 @@ int TrainCommand(const std::vector<std::string>& args) {
 int LearnCommand(const std::vector<std::string>& args) {
   std::string model_path = DefaultModelPath(Channel::kEmail), out, input, format;
   std::vector<std::string> spam, ham;
+  std::vector<std::string>* current = nullptr;  // after --spam / --ham: where PATHs go
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     bool has_value = i + 1 < args.size();
@@ -165,12 +166,18 @@ int LearnCommand(const std::vector<std::string>& args) {
       return 0;
     } else if (a == "--model" && has_value) {
       model_path = args[++i];
+      current = nullptr;
     } else if (a == "--spam" && has_value) {
       spam.push_back(args[++i]);
+      current = &spam;
     } else if (a == "--ham" && has_value) {
       ham.push_back(args[++i]);
+      current = &ham;
+    } else if (current != nullptr && !a.starts_with("-")) {
+      current->push_back(a);
     } else if (a == "--input" && has_value) {
       input = args[++i];
+      current = nullptr;
     } else if (a == "--format" && has_value) {
       format = args[++i];
     } else if ((a == "-o" || a == "--output") && has_value) {
