@@ -1,6 +1,7 @@
 #include "mobile/redis_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <chrono>
 #include <vector>
@@ -186,10 +187,22 @@ class RedisBehaviourStore : public BehaviourStore {
       }
     }
     absl::StatusOr<std::unique_ptr<RedisClient>> c = RedisClient::Connect(address_, timeout_ms_);
+    absl::MutexLock lock(&mu_);
     if (!c.ok()) {
-      absl::MutexLock lock(&mu_);
       retry_after_ms_ = MonotonicMs() + 500;
       last_error_ = std::string(c.status().message());
+      if (!down_) {
+        // Said once per outage, not per message: the counters are off until Redis is back.
+        std::fprintf(stderr,
+                     "veto: %s; behaviour counters unavailable (signals that need none still "
+                     "score), retrying every 0.5 s\n",
+                     last_error_.c_str());
+        down_ = true;
+      }
+    } else if (down_) {
+      std::fprintf(stderr, "veto: redis %s: connected again; behaviour counters back\n",
+                   address_.ToString().c_str());
+      down_ = false;
     }
     return c;
   }
@@ -210,6 +223,7 @@ class RedisBehaviourStore : public BehaviourStore {
   std::vector<std::unique_ptr<RedisClient>> pool_ ABSL_GUARDED_BY(mu_);
   int64_t retry_after_ms_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
+  bool down_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<uint64_t> errors_{0};
 };
 
