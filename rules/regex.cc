@@ -2182,14 +2182,16 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   auto gated = [&](size_t min_length, std::string why) -> std::optional<HyperscanPattern> {
     if (facts.gate.empty() || facts.gate_min_length < min_length) return std::nullopt;
     HyperscanPattern g;
-    g.expression = GateExpression(facts.gate);
+    g.expression = GateExpression(facts.gate, facts.gate_count);
     g.flags = HS_FLAG_CASELESS;
     g.prefilter = true;
     g.gated = true;
     g.cost = facts.cost;
     g.why_prefilter = Cat(why, "; gated by ", facts.gate.size(), " literal",
                           facts.gate.size() == 1 ? "" : "s", " (shortest ",
-                          facts.gate_min_length, " bytes)");
+                          facts.gate_min_length, " bytes",
+                          facts.gate_count > 1 ? Cat(", ", facts.gate_count, " needed") : "",
+                          ")");
     return g;
   };
   if (expensive) {

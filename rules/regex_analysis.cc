@@ -515,22 +515,6 @@ class Analyzer {
 
 }  // namespace
 
-ExpressionFacts AnalyzeExpression(std::string_view expression) {
-  ExpressionFacts facts;
-  std::optional<Info> info = Analyzer(expression).Run();
-  if (!info.has_value()) {
-    facts.cost = kUnknownCost;
-    return facts;
-  }
-  facts.cost = info->cost;
-  if (std::optional<Strings> gate = BestSet(*info)) {
-    facts.gate = std::move(*gate);
-    SortUnique(facts.gate);
-    facts.gate_min_length = MinLength(facts.gate);
-  }
-  return facts;
-}
-
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -825,6 +809,49 @@ void HullHighBytes(Node& n) {
 
 }  // namespace
 
+ExpressionFacts AnalyzeExpression(std::string_view expression) {
+  ExpressionFacts facts;
+  std::optional<Info> info = Analyzer(expression).Run();
+  if (!info.has_value()) {
+    facts.cost = kUnknownCost;
+    return facts;
+  }
+  facts.cost = info->cost;
+  if (std::optional<Strings> gate = BestSet(*info)) {
+    facts.gate = std::move(*gate);
+    SortUnique(facts.gate);
+    // A literal that contains another one of the set adds nothing: a text with it has the
+    // other too ("\tname" and "name" go, "nam" stays).
+    std::vector<std::string> minimal;
+    for (const std::string& g : facts.gate) {
+      bool redundant = false;
+      for (const std::string& h : facts.gate) {
+        if (h.size() < g.size() && g.find(h) != std::string::npos) {
+          redundant = true;
+          break;
+        }
+      }
+      if (!redundant) minimal.push_back(g);
+    }
+    facts.gate = std::move(minimal);
+    facts.gate_min_length = MinLength(facts.gate);
+    // (?:X){n}, {n,}, {n,m} with n >= 2 as the whole expression: n disjoint copies of X,
+    // each containing a gate literal.
+    std::optional<Node> tree = TreeParser(expression).Run();
+    const Node* root = tree.has_value() ? &*tree : nullptr;
+    while (root != nullptr && root->kind == Node::kSeq && root->kids.size() == 1)
+      root = &root->kids[0];
+    if (root != nullptr && root->kind == Node::kRepeat && root->kids[0].kind == Node::kGroup &&
+        root->text.size() > 1 && root->text[0] == '{') {
+      size_t n = 0;
+      for (size_t i = 1; i < root->text.size() && root->text[i] >= '0' && root->text[i] <= '9'; ++i)
+        n = std::min<size_t>(n * 10 + static_cast<size_t>(root->text[i] - '0'), 1000);
+      facts.gate_count = std::clamp<size_t>(n, 1, 3);
+    }
+  }
+  return facts;
+}
+
 std::string CoarsenExpression(std::string_view expression, bool hull_high_bytes) {
   std::optional<Node> tree = TreeParser(expression).Run();
   if (!tree.has_value()) return std::string(expression);
@@ -840,7 +867,17 @@ std::string CoarsenExpression(std::string_view expression, bool hull_high_bytes)
   return out;
 }
 
-std::string GateExpression(const std::vector<std::string>& gate) {
+std::string GateAlternation(const std::vector<std::string>& gate);
+
+std::string GateExpression(const std::vector<std::string>& gate, size_t count) {
+  std::string one = GateAlternation(gate);
+  if (count <= 1) return one;
+  std::string out = "(?:" + one + ")";
+  for (size_t i = 1; i < count; ++i) out += "[\\x00-\\xff]*(?:" + one + ")";
+  return out;
+}
+
+std::string GateAlternation(const std::vector<std::string>& gate) {
   std::string out;
   for (size_t i = 0; i < gate.size(); ++i) {
     if (i > 0) out += '|';

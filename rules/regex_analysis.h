@@ -34,6 +34,9 @@ struct ExpressionFacts {
   double cost = 0;
   std::vector<std::string> gate;  // sorted, unique; empty: no required literal known
   size_t gate_min_length = 0;     // length of the shortest gate literal
+  // How many non-overlapping gate literals every match contains: more than 1 when the whole
+  // expression is one group repeated at least that often ((?:...){3} needs three).
+  size_t gate_count = 1;
 };
 
 // Never fails: an unparseable expression gives a high cost and no gate.
@@ -49,8 +52,9 @@ ExpressionFacts AnalyzeExpression(std::string_view expression);
 // become one range (for patterns that are still too large).
 std::string CoarsenExpression(std::string_view expression, bool hull_high_bytes = false);
 
-// The gate as one Hyperscan expression: an alternation of escaped literals.
-std::string GateExpression(const std::vector<std::string>& gate);
+// The gate as one Hyperscan expression: an alternation of escaped literals, `count` times in
+// order ("A[\x00-\xff]*A" for 2).
+std::string GateExpression(const std::vector<std::string>& gate, size_t count = 1);
 
 }  // namespace veto::rules
 

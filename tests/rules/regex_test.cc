@@ -993,7 +993,7 @@ TEST(AnalyzeExpressionTest, GatesAndCosts) {
       {"colou?r\\x20[Pp]ink", {"color pink", "colour pink"}},
       {"(?:abc|def)+x", {"abc", "def"}},
       {"(?=foo)bar", {"bar"}},               // lookaround is ignored
-      {"(?:a|)bcd", {"abcd", "bcd"}},        // exact strings multiply out
+      {"(?:a|)bcd", {"bcd"}},               // "abcd" contains "bcd": redundant
       {"(?:abc)?", {}},                      // may match the empty string
       {"(\\w+)\\w\\1", {}},                   // a back-reference is anything
       {"[A-Za-z]+\\w", {}},                  // wide classes
@@ -1014,6 +1014,11 @@ TEST(AnalyzeExpressionTest, GatesAndCosts) {
     EXPECT_GT(f.cost, kExpensiveCost) << bad;
   }
   EXPECT_EQ(GateExpression({"a.b", "c d"}), "a\\x2eb|c\\x20d");
+  // A repeated group needs its literals that often, in order.
+  ExpressionFacts three = AnalyzeExpression("(?:abc(?:de|fg)){3,5}");
+  EXPECT_EQ(three.gate_count, 3u);
+  EXPECT_EQ(GateExpression({"ab"}, 2), "(?:ab)[\\x00-\\xff]*(?:ab)");
+  EXPECT_EQ(AnalyzeExpression("x(?:abc){3}").gate_count, 1u);
 }
 
 // CoarsenExpression: alternations of fixed byte sequences become one class per position.
