@@ -18,6 +18,7 @@
 #include <libpsl.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -1031,8 +1032,9 @@ class Extractor {
   // Needs i + 18 <= n_ (it reads two bytes past the block); the byte before the text reads as
   // NUL.
   unsigned WakeMask(size_t i) const {
-    auto load = [this, i](size_t k) {
-      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_ + i + k));
+    auto load = [this, i](ptrdiff_t k) {  // signed: load(-1) reads the byte before i
+      return _mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(s_ + (static_cast<ptrdiff_t>(i) + k)));
     };
     auto eq = [](__m128i a, char c) { return _mm_cmpeq_epi8(a, _mm_set1_epi8(c)); };
     // Signed compares: bytes >= 0x80 are negative and fall outside every ASCII range.
