@@ -18,7 +18,7 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: peers diff-sa all deps build build-asan build-tsan build-fuzz test test-release test-asan test-tsan fuzz-smoke fuzz run bench clean
+.PHONY: peers diff-sa all deps deps-test build build-asan build-tsan build-fuzz test test-release test-asan test-tsan fuzz-smoke fuzz run bench clean
 
 all: build
 
@@ -45,7 +45,11 @@ build-fuzz:
 	  classifier_model_fuzzer labelled_text_fuzzer \
 	  sms_feed_fuzzer sms_payload_fuzzer
 
-test: deps
+# The test's own extra: a Debian root with Sendmail (Sendmail cannot sit next to Postfix).
+deps-test:
+	@scripts/deps.sh --test
+
+test: deps-test
 	$(MAKE) build
 	$(MAKE) test-release
 	$(MAKE) build-asan

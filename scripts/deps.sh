@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
 # Installs the Debian packages veto needs that are missing. Idempotent: installs nothing (and
 # does not touch the network) when everything is present. Needs root (or sudo) to install.
+#
+#   scripts/deps.sh          packages
+#   scripts/deps.sh --test   packages, and the Debian root with Sendmail that the daemon's
+#                            Sendmail test runs (scripts/sendmail_root.sh; built once, reused)
 set -euo pipefail
+want_test=0
+[ "${1:-}" = --test ] && want_test=1
+
+test_extras() {
+  [ $want_test = 1 ] || return 0
+  "$(dirname "$0")/sendmail_root.sh" ||
+    echo "deps: the Sendmail root could not be built; the Sendmail test will skip" >&2
+}
 
 PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libhyperscan-dev libre2-dev libpcre2-dev libabsl-dev libtomlplusplus-dev
   libpsl-dev libutf8proc-dev libidn2-dev libarchive-dev zlib1g-dev redis-server libhiredis-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev tzdata python3
-  libmilter-dev libcpp-httplib-dev postfix swaks miltertest debootstrap iproute2
+  libmilter-dev libcpp-httplib-dev postfix swaks miltertest debootstrap iproute2 zstd
   spamassassin
 )
 
@@ -21,6 +33,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#PACKAGES[@]} packages present"
+  test_extras
   exit 0
 fi
 
@@ -39,3 +52,4 @@ echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-
 # An empty package cache (fresh machine) needs one update before install can find anything.
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+test_extras

@@ -6,12 +6,24 @@
 # file and is reused. Recipe: ../shared/docs/sendmail-testing.md.
 #
 #   scripts/sendmail_root.sh [DIR]      (default: build-sendmail/root in the project)
+#
+# A packed copy is kept in /var/tmp (VETO_SENDMAIL_CACHE) so that later runs on the same
+# machine, e.g. CI's fresh clone, unpack it in about a second instead of rebuilding.
 set -euo pipefail
 root_dir=$(cd "$(dirname "$0")/.." && pwd)
 R=${1:-$root_dir/build-sendmail/root}
+CACHE=${VETO_SENDMAIL_CACHE:-/var/tmp/veto-sendmail-root.tar.zst}
 if [ -f "$R/.veto-ready" ]; then
   echo "sendmail root: ready ($R)"
   exit 0
+fi
+if [ -f "$CACHE" ] && [ "$(id -u)" -eq 0 ] && command -v zstd >/dev/null; then
+  rm -rf "$R" && mkdir -p "$R"
+  if zstd -dc "$CACHE" | tar -C "$R" --numeric-owner -xpf - && [ -f "$R/.veto-ready" ]; then
+    echo "sendmail root: unpacked from $CACHE"
+    exit 0
+  fi
+  echo "sendmail root: $CACHE unusable, rebuilding" >&2
 fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "sendmail root: needs root (debootstrap, chroot); the Sendmail test will skip" >&2
@@ -54,3 +66,7 @@ unshare --mount --pid --fork --mount-proc="$R/proc" chroot "$R" sh -c '
 chroot "$R" useradd -M -s /usr/sbin/nologin user
 touch "$R/.veto-ready"
 echo "sendmail root: ready in $(( $(date +%s) - t0 )) s ($(du -sm "$R" | cut -f1) MB)"
+if command -v zstd >/dev/null; then
+  tar -C "$R" --numeric-owner -cf - . | zstd -q -T0 -3 -o "$CACHE.tmp" && mv "$CACHE.tmp" "$CACHE" &&
+    echo "sendmail root: cached as $CACHE"
+fi

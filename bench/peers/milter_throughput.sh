@@ -29,9 +29,10 @@ W=$(mktemp -d /tmp/veto-bench.XXXXXX)
 chmod 755 "$W"
 PIDS=() RSPAMD_PID="" PF=""
 cleanup() {
-  for p in "${PIDS[@]}"; do stop_pid "$p" 20 & done
-  [ -z "$RSPAMD_PID" ] || stop_pid "$RSPAMD_PID" 10 &
-  wait
+  local w=()
+  for p in "${PIDS[@]}"; do stop_pid "$p" 20 & w+=($!); done
+  if [ -n "$RSPAMD_PID" ]; then stop_pid "$RSPAMD_PID" 10 & w+=($!); fi
+  wait "${w[@]}"
   postfix_stop
   [ -n "${KEEP:-}" ] || rm -rf "$W"
 }

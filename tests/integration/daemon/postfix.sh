@@ -20,7 +20,10 @@ W=$(mktemp -d /tmp/veto-postfix.XXXXXX)
 chmod 755 "$W"
 PID_INET="" PID_UNIX="" PF=""
 cleanup() {
-  stop_pid "$PID_INET" & stop_pid "$PID_UNIX" & wait
+  local w=()
+  stop_pid "$PID_INET" & w+=($!)
+  stop_pid "$PID_UNIX" & w+=($!)
+  wait "${w[@]}"
   postfix_stop
   [ -n "${KEEP:-}" ] || rm -rf "$W"
 }

@@ -17,7 +17,12 @@ command -v swaks >/dev/null || { echo "SKIP: swaks not installed"; exit $SKIP; }
 W=$(mktemp -d /tmp/veto-sendmail.XXXXXX)
 PID_INET="" PID_UNIX="" SM_PID="" SYSLOG_PID=""
 cleanup() {
-  stop_pid "$SM_PID" 10 & stop_pid "$PID_INET" & stop_pid "$PID_UNIX" & wait
+  # In parallel (libmilter takes seconds to exit); `wait` only for these, not for every job.
+  local w=()
+  stop_pid "$SM_PID" 10 & w+=($!)
+  stop_pid "$PID_INET" & w+=($!)
+  stop_pid "$PID_UNIX" & w+=($!)
+  wait "${w[@]}"
   stop_pid "$SYSLOG_PID" 5
   # Anything else still running in the root was started by this test.
   for p in /proc/[0-9]*; do
