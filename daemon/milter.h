@@ -4,11 +4,13 @@
 // smfi_setpriv. The callback sequence libmilter drives, and what each step does here:
 //
 //   negotiate ─ pick SMFIF_* actions the configured policy can use, SMFIP_NR_* (no replies
-//   │           for steps we never refuse: fewer round trips), SMFIP_SKIP, macro lists
+//   │           for steps we never refuse: fewer round trips; unix sockets only), SMFIP_SKIP,
+//   │           macro lists
 //   connect ─── client address/name, macros j, {daemon_name}, {client_addr}
 //   helo ────── HELO name
 //   ┌▶ envfrom ─ new message: MAIL FROM, macros i, {auth_authen}
 //   │  envrcpt ─ recipients (macro i, for Postfix)
+//   │  data ──── nothing (kept so Postfix's DATA macros never travel alone; see OnNegotiate)
 //   │  header ── buffered (size cap), kept for forged-header removal
 //   │  eoh
 //   │  body ──── buffered up to the cap; past it SMFIS_SKIP (MTA stops sending)
@@ -33,6 +35,12 @@ struct MilterRuntime {
   const SnapshotHolder* snapshots = nullptr;
   Scanner* scanner = nullptr;
   Metrics* metrics = nullptr;
+  // Negotiate SMFIP_NR_* (the MTA sends steps vetod never refuses without waiting for a
+  // reply). Right for unix sockets; over TCP it makes Postfix, which does not set TCP_NODELAY
+  // on its milter socket, write several small packets in a row, and Nagle then holds each
+  // follow-up until our delayed ACK (~40 ms per message). With a reply per step, each reply
+  // carries the ACK. vetod sets it for unix listeners only.
+  bool no_reply_steps = true;
 };
 
 // smfi_register with veto's callbacks; `runtime` must outlive smfi_main. Call once.

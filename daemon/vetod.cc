@@ -170,6 +170,7 @@ int Main(int argc, char** argv) {
   // smfi_main starts, by which time it is set.
   runtime.snapshots = &snapshots;
   runtime.metrics = &metrics;
+  runtime.no_reply_steps = listen->kind == ListenSpec::Kind::kUnix;
   if (absl::Status s = RegisterMilter(&runtime); !s.ok()) {
     std::fprintf(stderr, "vetod: %s\n", std::string(s.message()).c_str());
     return 1;
