@@ -27,4 +27,5 @@ run classifier_model "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/dat
 run labelled_text "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/classifiers"
 run sms_feed "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/sms"
 run sms_payload "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/sms"
+run milter_session "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/integration/daemon"
 echo "fuzz: no crash, leak or timeout"
