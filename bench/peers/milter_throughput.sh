@@ -127,6 +127,15 @@ throughput() {  # throughput PORT: msgs/s for N messages
   t1=$(date +%s%N)
   python3 -c "print(round($N / (($t1 - $t0) / 1e9), 1))"
 }
+cpu_ms() {  # cpu_ms PID: user+system CPU time so far, in ms
+  awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"
+}
+# vetod's own end-of-message → reply times (the log's ms=) of lines FROM..end of LOG.
+vetod_ms() {  # vetod_ms LOG FROM_LINE
+  tail -n +"$2" "$1" | sed -n 's/.* ms=\([0-9.]*\)$/\1/p' | sort -g |
+    awk '{a[NR]=$1} END { if (NR==0) {print "- -"; exit}
+         i50=int(0.50*(NR-1))+1; i99=int(0.99*(NR-1))+1; printf "%.2f %.2f\n", a[i50], a[i99] }'
+}
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 names=(none unix inet); tports=("$P_NONE" "$P_UNIX" "$P_INET")
@@ -134,10 +143,18 @@ if [ -n "$RSPAMD" ]; then names+=(rspamd); tports+=("$P_RSPAMD"); fi
 declare -A runs
 log "throughput: $REPS rounds x ${#names[@]} listeners, $N messages each, $SESS sessions"
 throughput "$P_NONE" >/dev/null   # warm-up (Postfix processes, vetod scratch)
+VPID_UNIX=${PIDS[0]}; VPID_INET=${PIDS[1]}
+declare -A cpu
 for r in $(seq 1 "$REPS"); do
   for i in "${!names[@]}"; do
+    c0_u=$(cpu_ms "$VPID_UNIX"); c0_i=$(cpu_ms "$VPID_INET")
     v=$(throughput "${tports[$i]}")
+    c1_u=$(cpu_ms "$VPID_UNIX"); c1_i=$(cpu_ms "$VPID_INET")
     runs[${names[$i]}]+="$v "
+    case ${names[$i]} in
+      unix) cpu[unix]+="$(python3 -c "print(round(($c1_u-$c0_u)*1000/$N))") " ;;
+      inet) cpu[inet]+="$(python3 -c "print(round(($c1_i-$c0_i)*1000/$N))") " ;;
+    esac
     log "  round $r ${names[$i]}: $v msgs/s"
   done
 done
@@ -145,11 +162,15 @@ done
 log "latency: $RATE msgs/s for $SECS s per listener"
 lnames=(none unix inet nagle); lports=("$P_NONE" "$P_UNIX" "$P_INET" "$P_NAGLE")
 if [ -n "$RSPAMD" ]; then lnames+=(rspamd); lports+=("$P_RSPAMD"); fi
-declare -A lat
+declare -A lat vms
 for i in "${!lnames[@]}"; do
-  lat[${lnames[$i]}]=$(python3 "$root/bench/peers/smtp_latency.py" --port "${lports[$i]}" \
+  n=${lnames[$i]}
+  vlog="$W/vetod-$n.log"; from=1
+  [ -f "$vlog" ] && from=$(( $(wc -l <"$vlog") + 1 ))
+  lat[$n]=$(python3 "$root/bench/peers/smtp_latency.py" --port "${lports[$i]}" \
     --rate "$RATE" --seconds "$SECS" --message "$MSG")
-  log "  ${lnames[$i]}: ${lat[${lnames[$i]}]}"
+  [ -f "$vlog" ] && vms[$n]=$(vetod_ms "$vlog" "$from")
+  log "  $n: ${lat[$n]}${vms[$n]:+ vetod eom→reply p50/p99 ms: ${vms[$n]}}"
 done
 
 scanned=$(cat "$W"/vetod-{unix,inet}.log | grep -c " action=" || true)
@@ -159,8 +180,8 @@ none50=$(j "${lat[none]}" p50_ms); none99=$(j "${lat[none]}" p99_ms)
 echo
 echo "Postfix 3.7 + smtp-source, $N msgs x $REPS rounds, $SESS sessions, 2.3 KB message; latency at $RATE msgs/s, one connection"
 echo
-echo "| milter | throughput (median msgs/s) | vs no milter | end-of-data p50 | p99 | added p50 | added p99 |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| milter | throughput (median msgs/s) | vs no milter | end-of-data p50 | p99 | added p50 | added p99 | vetod eom→reply p50 / p99 |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for name in none unix inet nagle rspamd; do
   [ -n "${lat[$name]:-}" ] || continue
   label=$name
@@ -175,8 +196,9 @@ for name in none unix inet nagle rspamd; do
   p50=$(j "${lat[$name]}" p50_ms); p99=$(j "${lat[$name]}" p99_ms)
   a50=$(python3 -c "print(f'{$p50-$none50:+.2f} ms')"); a99=$(python3 -c "print(f'{$p99-$none99:+.2f} ms')")
   [ $name = none ] && { a50="—"; a99="—"; }
-  echo "| $label | $tp | $ratio | $p50 ms | $p99 ms | $a50 | $a99 |"
+  v="—"; [ -z "${vms[$name]:-}" ] || v="$(echo ${vms[$name]} | awk '{print $1 " / " $2 " ms"}')"
+  echo "| $label | $tp | $ratio | $p50 ms | $p99 ms | $a50 | $a99 | $v |"
 done
 echo
 echo "(raw throughput runs: $(for n in "${names[@]}"; do printf '%s: %s; ' "$n" "${runs[$n]}"; done))"
-echo "(vetod scanned $scanned messages in the throughput and latency runs)"
+echo "(vetod scanned $scanned messages in the throughput and latency runs; its CPU per message in the throughput runs, µs: unix ${cpu[unix]:-}; inet ${cpu[inet]:-})"
