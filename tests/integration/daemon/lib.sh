@@ -49,6 +49,9 @@ except urllib.error.HTTPError as e:
 EOF
 }
 
+# metrics_has URL TEXT: the page at URL contains TEXT.
+metrics_has() { http_get "$1" 2>/dev/null | grep -qF "$2"; }
+
 # start_vetod CONFIG LISTEN LOG: starts vetod in the foreground (background job), sets VETOD_PID.
 start_vetod() {
   "$VETOD" --config "$1" --listen "$2" --foreground >"$3" 2>&1 &

@@ -75,5 +75,36 @@ timeout 120 miltertest -s "$HERE/cases.lua" -D sock="unix:$SOCK" \
   || { cat "$W/vetod-unix.log"; die "miltertest cases over unix"; }
 stop_pid "$VETOD_PID" 20
 VETOD_PID=""
+
+# 6. In the background (no --foreground), with a pid file and a privilege drop to nobody, as
+#    an operator would run it; reload still works as nobody (the config must be readable).
+if id nobody >/dev/null 2>&1; then
+  chmod 755 "$W"; chmod 644 "$W/veto.toml"
+  mkdir -p "$W/pid"; chown nobody "$W/pid"
+  sed -i "s|^\[daemon\]$|[daemon]\nuser = \"nobody\"\npid_file = \"$W/pid/vetod.pid\"|" "$W/veto.toml"
+  MPORT=$(free_port)
+  sed -i "s/^metrics_listen = .*/metrics_listen = \"127.0.0.1:$MPORT\"/" "$W/veto.toml"
+  rm -f "$SOCK"
+  "$VETOD" --config "$W/veto.toml" --listen "unix:$SOCK" >"$W/vetod-bg.out" 2>&1 \
+    || { cat "$W/vetod-bg.out"; die "vetod did not start in the background"; }
+  wait_for 60 test -s "$W/pid/vetod.pid" || die "no pid file"
+  VETOD_PID=$(cat "$W/pid/vetod.pid")
+  wait_for 60 test -S "$SOCK" || die "no socket"
+  [ "$(awk '/^Uid:/{print $2}' "/proc/$VETOD_PID/status")" = "$(id -u nobody)" ] \
+    || die "vetod still runs as uid $(awk '/^Uid:/{print $2}' "/proc/$VETOD_PID/status")"
+  timeout 60 miltertest -s "$HERE/cases.lua" -D sock="unix:$SOCK" -D only=reject \
+    || die "background vetod does not reject GTUBE"
+  kill -HUP "$VETOD_PID"; sleep 1
+  timeout 60 miltertest -s "$HERE/cases.lua" -D sock="unix:$SOCK" -D only=ham \
+    || die "background vetod after SIGHUP"
+  kill -0 "$VETOD_PID" || die "vetod died on SIGHUP as nobody"
+  wait_for 30 metrics_has "http://127.0.0.1:$MPORT/metrics" 'veto_reloads_total{result="ok"} 1' \
+    || die "reload as nobody failed"
+  kill -TERM "$VETOD_PID"
+  wait_for 20 pid_gone "$VETOD_PID" || die "background vetod did not stop"
+  VETOD_PID=""
+  [ ! -e "$W/pid/vetod.pid" ] || die "pid file left behind"
+  log "background, pid file, privilege drop to nobody, reload: ok"
+fi
 check_sanitizers "$W/vetod-inet.log" "$W/vetod-unix.log"
 log "PASS"
