@@ -1039,6 +1039,14 @@ class Translator {
   }
 
   absl::Status ParseGroup(Mode& mode, bool& has_atom) {
+    // Recursive descent: bound the nesting so a hostile pattern gets an error, not a stack
+    // overflow (PCRE2 itself stops at 250 levels).
+    struct Depth {
+      int& d;
+      explicit Depth(int& depth) : d(++depth) {}
+      ~Depth() { --d; }
+    } depth(group_depth_);
+    if (group_depth_ > kMaxGroupDepth) return Error("parentheses are too deeply nested");
     ++pos_;  // (
     if (Peek() == '*') return ParseStarGroup(mode, has_atom);
     if (Peek() != '?') {
@@ -1815,6 +1823,8 @@ class Translator {
   bool unicode_pattern_ = false;  // Perl would upgrade the pattern to a Unicode string
   bool inline_d_ = false;         // some inline group switches to the /d charset
   int group_count_ = 0;
+  int group_depth_ = 0;
+  static constexpr int kMaxGroupDepth = 250;
   std::vector<std::pair<std::string, int>> names_;
   std::vector<AnchorAt> anchors_;
   std::vector<size_t> item_offsets_;  // ascending: where each consuming item or \b \B starts

@@ -18,6 +18,8 @@ constexpr size_t kMaxGate = 4096;
 constexpr size_t kMaxClassLiterals = 10;
 // The cost of a repeat of a single byte class, however large its bounds.
 constexpr double kSingleRepeatCost = 16;
+// Deeper nesting is "cannot read" (the translator stops at 250 levels anyway).
+constexpr int kMaxDepth = 1000;
 // Returned for anything the analyzer cannot read: expensive, no gate.
 constexpr double kUnknownCost = 1e9;
 
@@ -402,6 +404,13 @@ class Analyzer {
 
   // After "(": the group's kind and body, through the closing ")".
   std::optional<Info> Group() {
+    if (++depth_ > kMaxDepth) return std::nullopt;
+    std::optional<Info> out = GroupBody();
+    --depth_;
+    return out;
+  }
+
+  std::optional<Info> GroupBody() {
     ++pos_;  // (
     bool zero_width = false;
     bool unknown = false;
@@ -511,6 +520,7 @@ class Analyzer {
 
   std::string_view p_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace
@@ -674,6 +684,7 @@ class TreeParser {
     size_t start = pos_;
     unsigned char c = Peek();
     if (c == '(') {
+      if (depth_ >= kMaxDepth) return std::nullopt;
       ++pos_;
       if (Peek() == '?') {
         unsigned char k = Peek(1);
@@ -698,7 +709,9 @@ class TreeParser {
       Node g;
       g.kind = Node::kGroup;
       g.text = std::string(p_.substr(start, pos_ - start));
+      ++depth_;
       std::optional<Node> body = Alternation();
+      --depth_;
       if (!body.has_value() || Peek() != ')') return std::nullopt;
       ++pos_;
       g.kids.push_back(std::move(*body));
@@ -740,6 +753,7 @@ class TreeParser {
 
   std::string_view p_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 // The byte sets of `n` position by position, when it always matches exactly that many bytes

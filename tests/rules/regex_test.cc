@@ -1019,6 +1019,15 @@ TEST(AnalyzeExpressionTest, GatesAndCosts) {
   EXPECT_EQ(three.gate_count, 3u);
   EXPECT_EQ(GateExpression({"ab"}, 2), "(?:ab)[\\x00-\\xff]*(?:ab)");
   EXPECT_EQ(AnalyzeExpression("x(?:abc){3}").gate_count, 1u);
+  // Hostile nesting: an error or "cannot read", never a stack overflow.
+  std::string deep = std::string(100000, '(') + "a" + std::string(100000, ')');
+  EXPECT_GT(AnalyzeExpression(deep).cost, kExpensiveCost);
+  EXPECT_EQ(CoarsenExpression(deep), deep);
+  absl::StatusOr<PerlRegex> re = ParsePerlRegex("/" + deep + "/");
+  ASSERT_TRUE(re.ok());
+  absl::StatusOr<HyperscanPattern> hs = TranslateForHyperscan(*re);
+  ASSERT_FALSE(hs.ok());
+  EXPECT_NE(std::string(hs.status().message()).find("too deeply nested"), std::string::npos);
 }
 
 // CoarsenExpression: alternations of fixed byte sequences become one class per position.
