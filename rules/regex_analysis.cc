@@ -19,7 +19,7 @@ constexpr size_t kMaxClassLiterals = 10;
 // The cost of a repeat of a single byte class, however large its bounds.
 constexpr double kSingleRepeatCost = 16;
 // Deeper nesting is "cannot read" (the translator stops at 250 levels anyway).
-constexpr int kMaxDepth = 1000;
+constexpr int kMaxDepth = 300;
 // Returned for anything the analyzer cannot read: expensive, no gate.
 constexpr double kUnknownCost = 1e9;
 
