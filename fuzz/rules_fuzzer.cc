@@ -1,11 +1,13 @@
 // libFuzzer target: the rule-file parser (conditionals, ReplaceTags, scores, header specs,
-// regex delimiters) and meta expressions, on arbitrary text.
+// regex delimiters) and meta expressions, on arbitrary text; and the expression analysers
+// (static cost and literal gate, coarsening) on the same text taken as an expression.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "rules/loader.h"
 #include "rules/meta.h"
+#include "rules/regex_analysis.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -20,5 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   (void)veto::rules::MetaExpression::Parse(text, [](std::string_view) { return 0; });
+  veto::rules::ExpressionFacts facts = veto::rules::AnalyzeExpression(text);
+  if (!facts.gate.empty()) (void)veto::rules::GateExpression(facts.gate, facts.gate_count);
+  (void)veto::rules::CoarsenExpression(text);
+  (void)veto::rules::CoarsenExpression(text, /*hull_high_bytes=*/true);
   return 0;
 }
