@@ -150,8 +150,11 @@ absl::StatusOr<ScanResult> Scanner::Scan(ScanRequest request, absl::Duration dea
       return absl::ResourceExhaustedError(Cat("scan queue full (", queue_.size(), " waiting)"));
     }
     queue_.push_back(job);
+    // Notified under the lock: once it is released this caller touches only `job`, so a
+    // Scanner being destroyed at shutdown (it takes mu_ first) cannot free cv_ under a
+    // notify still in progress (a TSan report in the Postfix test).
+    cv_.notify_one();
   }
-  cv_.notify_one();
   if (!job->Wait(deadline)) {
     return absl::DeadlineExceededError(
         Cat("scan not done within ", absl::ToInt64Milliseconds(deadline), " ms"));
