@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -165,8 +166,32 @@ sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
   return SMFIS_CONTINUE;
 }
 
+// The SMFIF_* capability an edit needs.
+unsigned long OpFlags(const MilterOp& op) {
+  switch (op.kind) {
+    case MilterOp::Kind::kDeleteHeader:
+    case MilterOp::Kind::kChangeHeader:
+      return SMFIF_CHGHDRS;
+    case MilterOp::Kind::kAddHeader:
+      return SMFIF_ADDHDRS;
+    case MilterOp::Kind::kDeleteRcpt:
+      return SMFIF_DELRCPT;
+    case MilterOp::Kind::kAddRcpt:
+      return SMFIF_ADDRCPT;
+    case MilterOp::Kind::kQuarantine:
+      return SMFIF_QUARANTINE;
+  }
+  return 0;
+}
+
+unsigned long OpFlags(const MilterPlan& plan) {
+  unsigned long f = 0;
+  for (const MilterOp& op : plan.ops) f |= OpFlags(op);
+  return f;
+}
+
 // Carries out a plan. Returns false if an smfi_* call failed (logged, counted).
-bool Apply(SMFICTX* ctx, Connection* c, const MilterPlan& plan, std::string* failed) {
+bool Apply(SMFICTX* ctx, const MilterPlan& plan, std::string* failed) {
   bool ok = true;
   auto check = [&](int rc, const MilterOp& op) {
     if (rc == MI_SUCCESS) return;
@@ -179,7 +204,7 @@ bool Apply(SMFICTX* ctx, Connection* c, const MilterPlan& plan, std::string* fai
     char* value = const_cast<char*>(op.value.c_str());
     switch (op.kind) {
       case MilterOp::Kind::kDeleteHeader:
-        if (c->actions & SMFIF_CHGHDRS) check(smfi_chgheader(ctx, name, op.index, nullptr), op);
+        check(smfi_chgheader(ctx, name, op.index, nullptr), op);
         break;
       case MilterOp::Kind::kChangeHeader:
         check(smfi_chgheader(ctx, name, op.index, value), op);
@@ -298,6 +323,30 @@ sfsistat OnEom(SMFICTX* ctx) {
     }
   }
 
+  // A plan that needs an action this connection did not negotiate (a reload added redirect or
+  // quarantine since it connected) is not carried out half-way — a recipient deleted without
+  // the spam mailbox added would lose the message: the fail mode applies instead.
+  if (plan.disposition == Disposition::kContinue) {
+    // Header edits the MTA cannot do are dropped (best effort: an MTA without header changes
+    // keeps forged headers); recipient and quarantine edits it cannot do are not.
+    std::erase_if(plan.ops, [&](const MilterOp& op) {
+      return (OpFlags(op) & (SMFIF_ADDHDRS | SMFIF_CHGHDRS) & ~c->actions) != 0;
+    });
+    const unsigned long missing = OpFlags(plan) & ~c->actions;
+    if (missing != 0) {
+      g_rt->metrics->CountError(ErrorKind::kMilter);
+      g_rt->metrics->CountFailMode(fail_tempfail);
+      outcome += Cat(" fail_mode=", fail_tempfail ? "tempfail" : "accept",
+                     " error=milter (", ActionName(plan.action),
+                     " needs a capability not negotiated on this connection)");
+      plan = PlanUnscanned(fail_tempfail, kDefaultTempfailReply, snap->plan_options.status_header,
+                           "unscanned, milter, fail mode accept", s.headers(),
+                           snap->plan_options);
+      // Only what this connection can do.
+      std::erase_if(plan.ops, [&](const MilterOp& op) { return OpFlags(op) & ~c->actions; });
+    }
+  }
+
   sfsistat rc = Disposition2Sfsistat(plan.disposition);
   if (plan.disposition == Disposition::kReject || plan.disposition == Disposition::kTempfail) {
     std::string text = EscapePercent(plan.text);
@@ -310,7 +359,7 @@ sfsistat OnEom(SMFICTX* ctx) {
     }
   } else if (plan.disposition == Disposition::kContinue) {
     std::string failed;
-    if (!Apply(ctx, c, plan, &failed)) {
+    if (!Apply(ctx, plan, &failed)) {
       // An edit the MTA refused (e.g. an action this connection did not negotiate because a
       // reload added it): the verdict stands, the failure is logged and counted.
       g_rt->metrics->CountError(ErrorKind::kMilter);

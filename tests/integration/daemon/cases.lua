@@ -179,9 +179,38 @@ cases.abort = function(c)
   mt.disconnect(conn)
 end
 
+cases.reload_adds_redirect = function(c)
+  -- Run by miltertest.sh against a vetod whose config cannot redirect: the connection
+  -- negotiates no SMFIF_ADDRCPT. The script then reloads a config that redirects (and writes
+  -- `marker` when done); a redirect on the old connection must not half-happen (recipient
+  -- deleted, spam mailbox not added): the fail mode (tempfail) applies instead.
+  local conn = send(c, {headers = std_headers("before"), body = {"hello\r\n"}})
+  check(c, continued(conn), "first: reply " .. mt.getreply(conn))
+  check(c, not mt.test_action(conn, SMFIF_ADDRCPT), "ADDRCPT negotiated without redirect")
+  local r = io.open(marker .. ".ready", "w")  -- tells miltertest.sh to reload now
+  r:write("ready\n")
+  r:close()
+  for i = 1, 600 do
+    local f = io.open(marker, "r")
+    if f then f:close() break end
+    mt.sleep(0.1)
+  end
+  send(c, {qid = "QID2", headers = std_headers("after"), body = {"veto-test-redirect\r\n"}}, conn)
+  check(c, mt.getreply(conn) == SMFIR_REPLYCODE, "second: reply " .. mt.getreply(conn))
+  check(c, mt.eom_check(conn, MT_SMTPREPLY, "451", "4.7.1", "Try again later"),
+        "second: not tempfailed")
+  check(c, not mt.eom_check(conn, MT_RCPTDELETE, "<user@example.test>"), "second: rcpt deleted")
+  mt.disconnect(conn)
+  -- A new connection negotiates with the new snapshot and redirects.
+  conn = send(c, {headers = std_headers("new conn"), body = {"veto-test-redirect\r\n"}})
+  check(c, mt.eom_check(conn, MT_RCPTADD, "<spam@example.test>"), "new connection: no redirect")
+  mt.disconnect(conn)
+end
+
 order = {"ham", "tag", "reject", "tempfail", "discard", "quarantine", "subject", "redirect",
          "sizecap", "recipients_disagree", "two_messages", "abort"}
 mt.set_timeout(15)
+if only == "reload_adds_redirect" then table.insert(order, only) end
 for _, name in ipairs(order) do
   if only == nil or only == name then
     cases[name](name)

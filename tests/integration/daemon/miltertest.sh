@@ -11,7 +11,7 @@ command -v miltertest >/dev/null || { echo "SKIP: miltertest not installed (make
 
 W=$(mktemp -d /tmp/veto-miltertest.XXXXXX)
 VETOD_PID=""
-cleanup() { stop_pid "$VETOD_PID"; rm -rf "$W"; }
+cleanup() { stop_pid "$VETOD_PID"; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
 trap cleanup EXIT
 
 MPORT=$(free_port)
@@ -24,7 +24,7 @@ PORT=$(free_port)
 start_vetod "$W/veto.toml" "inet:$PORT@127.0.0.1" "$W/vetod-inet.log"
 wait_vetod "$W/vetod-inet.log"
 log "vetod (PID $VETOD_PID) on inet:$PORT@127.0.0.1"
-timeout 120 miltertest -s "$HERE/cases.lua" -D sock="inet:$PORT@127.0.0.1" \
+timeout 120 miltertest ${MT_VERBOSE:-} -s "$HERE/cases.lua" -D sock="inet:$PORT@127.0.0.1" \
   || { cat "$W/vetod-inet.log"; die "miltertest cases over inet"; }
 
 # 2. metrics and health
@@ -55,6 +55,30 @@ grep -qF 'veto_reloads_total{result="ok"} 1' <<<"$m" || die "reload ok not count
 grep -qF 'veto_reloads_total{result="failed"} 1' <<<"$m" || die "reload failure not counted"
 log "reload ok"
 cp "$W/good.toml" "$W/veto.toml"
+
+# 3b. A reload that adds an action (redirect) while a connection negotiated without it.
+grep -v 'veto-test-redirect' "$W/good.toml" | python3 -c '
+import sys; t = sys.stdin.read()
+# drop the T_REDIRECT keyword block (its id, phrases, action and channel lines)
+i = t.index("id = \"T_REDIRECT\"")
+start = t.rindex("[[operator.keywords]]", 0, i)
+end = t.index("channel = \"email\"", i) + len("channel = \"email\"")
+sys.stdout.write(t[:start] + t[end:])' >"$W/veto.toml"
+grep -q T_REDIRECT "$W/veto.toml" && die "could not remove the redirect rule"
+kill -HUP "$VETOD_PID"
+wait_for 30 grep -q "reloaded: generation=3" "$W/vetod-inet.log" || die "no reload to generation 3"
+rm -f "$W/reloaded" "$W/reloaded.ready"
+timeout 120 miltertest ${MT_VERBOSE:-} -s "$HERE/cases.lua" -D sock="inet:$PORT@127.0.0.1" \
+  -D only=reload_adds_redirect -D marker="$W/reloaded" >"$W/mt-reload.out" 2>&1 &
+MT_PID=$!
+wait_for 30 test -f "$W/reloaded.ready" || { cat "$W/mt-reload.out"; die "miltertest did not get ready"; }
+cp "$W/good.toml" "$W/veto.toml"
+kill -HUP "$VETOD_PID"
+wait_for 30 grep -q "reloaded: generation=4" "$W/vetod-inet.log" || die "no reload to generation 4"
+touch "$W/reloaded"
+wait "$MT_PID" || { cat "$W/mt-reload.out"; die "reload adding redirect mid-connection"; }
+grep -q "needs a capability not negotiated" "$W/vetod-inet.log" || die "no log line for the fail mode"
+log "reload adding an action mid-connection: fail mode, no half-done redirect"
 
 # 4. SIGTERM: clean exit, status 0.
 kill -TERM "$VETOD_PID"
