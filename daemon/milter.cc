@@ -31,12 +31,13 @@ constexpr unsigned long kNoReplySteps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR
                                         SMFIP_NR_EOH;
 
 struct Connection {
-  explicit Connection(std::shared_ptr<const Snapshot> s)
-      : snapshot(std::move(s)), session(snapshot ? snapshot->daemon().max_message_bytes : 0) {}
+  explicit Connection(const Snapshot& s)
+      : possible_actions(s.possible_actions), session(s.daemon().max_message_bytes) {}
 
-  // The snapshot at connect time: the size cap and the negotiated actions follow it for the
-  // whole connection; each message's scan pins the newest snapshot itself.
-  std::shared_ptr<const Snapshot> snapshot;
+  // From the snapshot at connect time: the size cap and the negotiated actions follow it for
+  // the whole connection (copied, so a long SMTP session does not keep an old pipeline alive);
+  // each message's scan pins the newest snapshot itself.
+  uint32_t possible_actions;
   Session session;
   unsigned long actions = 0;   // negotiated SMFIF_*
   unsigned long protocol = 0;  // negotiated SMFIP_*
@@ -59,8 +60,10 @@ Connection* EnsureConn(SMFICTX* ctx) {
   Connection* c = Conn(ctx);
   if (c != nullptr) return c;
   if (g_rt == nullptr) return nullptr;
-  c = new Connection(g_rt->snapshots->Get());
-  if (c->snapshot == nullptr || smfi_setpriv(ctx, c) != MI_SUCCESS) {
+  const std::shared_ptr<const Snapshot> snap = g_rt->snapshots->Get();
+  if (snap == nullptr) return nullptr;
+  c = new Connection(*snap);
+  if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
     delete c;
     return nullptr;
   }
@@ -74,14 +77,13 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
                      unsigned long* pf3) {
   Connection* c = EnsureConn(ctx);
   if (c == nullptr) return SMFIS_TEMPFAIL;
-  c->actions = MilterActionFlags(c->snapshot->possible_actions) & f0;
+  c->actions = MilterActionFlags(c->possible_actions) & f0;
   if (f0 & SMFIF_SETSYMLIST) c->actions |= SMFIF_SETSYMLIST;
   // DATA is not needed, but is not switched off (SMFIP_NODATA): Postfix still sends the DATA
   // step's macros, alone, and over TCP that lone packet waits for our delayed ACK (~40 ms)
   // before the headers can follow. With the DATA step, our reply carries the ACK.
   c->protocol =
       f1 & ((g_rt->no_reply_steps ? kNoReplySteps : 0) | SMFIP_SKIP | SMFIP_NOUNKNOWN);
-  // Steps we do not use; offered only by MTAs that support not sending them.
   *pf0 = c->actions;
   *pf1 = c->protocol;
   *pf2 = 0;
