@@ -37,7 +37,8 @@ build-asan:
 # metrics, and reload under load through Postfix).
 build-tsan:
 	cmake --preset tsan >/dev/null
-	cmake --build --preset tsan -j $(JOBS) --target vetod daemon_scanner_test daemon_metrics_test
+	cmake --build --preset tsan -j $(JOBS) --target vetod daemon_scanner_test daemon_metrics_test \
+	  mobile_signals_test mobile_replay_test
 
 build-fuzz:
 	cmake --preset fuzz >/dev/null

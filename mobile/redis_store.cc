@@ -6,7 +6,7 @@
 #include <chrono>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "core/strings.h"
 
 namespace veto::mobile {
@@ -176,7 +176,7 @@ class RedisBehaviourStore : public BehaviourStore {
 
   absl::StatusOr<std::unique_ptr<RedisClient>> Acquire() {
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       if (!pool_.empty()) {
         auto c = std::move(pool_.back());
         pool_.pop_back();
@@ -187,7 +187,7 @@ class RedisBehaviourStore : public BehaviourStore {
       }
     }
     absl::StatusOr<std::unique_ptr<RedisClient>> c = RedisClient::Connect(address_, timeout_ms_);
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (!c.ok()) {
       retry_after_ms_ = MonotonicMs() + 500;
       last_error_ = std::string(c.status().message());
@@ -207,11 +207,11 @@ class RedisBehaviourStore : public BehaviourStore {
     return c;
   }
   void Release(std::unique_ptr<RedisClient> c) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (pool_.size() < 64) pool_.push_back(std::move(c));
   }
   void MarkDown() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     pool_.clear();  // a broken connection usually means all of them are
   }
 
@@ -219,11 +219,11 @@ class RedisBehaviourStore : public BehaviourStore {
   const SignalOptions o_;
   const std::string prefix_;
   const int timeout_ms_;
-  absl::Mutex mu_;
-  std::vector<std::unique_ptr<RedisClient>> pool_ ABSL_GUARDED_BY(mu_);
-  int64_t retry_after_ms_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string last_error_ ABSL_GUARDED_BY(mu_);
-  bool down_ ABSL_GUARDED_BY(mu_) = false;
+  std::mutex mu_;  // guards pool_, retry_after_ms_, last_error_, down_
+  std::vector<std::unique_ptr<RedisClient>> pool_;
+  int64_t retry_after_ms_ = 0;
+  std::string last_error_;
+  bool down_ = false;
   std::atomic<uint64_t> errors_{0};
 };
 

@@ -12,7 +12,8 @@
 #include <map>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
+#include <condition_variable>
+#include <mutex>
 #include "core/json.h"
 #include "core/strings.h"
 
@@ -238,74 +239,81 @@ struct Batch {
   std::string out;
 };
 
-// The bounded hand-over between the reader, the workers and the writer.
+// The bounded hand-over between the reader, the workers and the writer. std::mutex and
+// std::condition_variable rather than absl::Mutex: Debian's Abseil has no TSan annotations,
+// and the replay's threads are what ThreadSanitizer should check.
 class Queues {
  public:
   Queues(size_t max_in_flight, int workers) : max_in_flight_(max_in_flight), workers_(workers) {}
 
   // Reader: blocks while too many batches are in flight.
   void PushWork(std::unique_ptr<Batch> b) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](Queues* q) { return q->in_flight_ < q->max_in_flight_ || q->abort_; }, this));
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [&] { return in_flight_ < max_in_flight_ || abort_; });
     ++in_flight_;
     work_.push_back(std::move(b));
+    work_ready_.notify_one();
   }
   void CloseWork() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     work_closed_ = true;
+    work_ready_.notify_all();
   }
-  // Worker: nullptr when closed and empty.
+  // Worker: nullptr when closed and empty (or aborted).
   std::unique_ptr<Batch> PopWork() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](Queues* q) { return !q->work_.empty() || q->work_closed_ || q->abort_; }, this));
+    std::unique_lock<std::mutex> lock(mu_);
+    work_ready_.wait(lock, [&] { return !work_.empty() || work_closed_ || abort_; });
     if (work_.empty() || abort_) return nullptr;
     auto b = std::move(work_.front());
     work_.pop_front();
     return b;
   }
   void PushDone(std::unique_ptr<Batch> b) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     done_.push_back(std::move(b));
+    done_ready_.notify_one();
   }
   void WorkerExit() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     ++workers_done_;
+    done_ready_.notify_one();
   }
   // Writer: nullptr when every worker has exited and nothing is left.
   std::unique_ptr<Batch> PopDone() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](Queues* q) { return !q->done_.empty() || q->workers_done_ == q->workers_; }, this));
+    std::unique_lock<std::mutex> lock(mu_);
+    done_ready_.wait(lock, [&] { return !done_.empty() || workers_done_ == workers_; });
     if (done_.empty()) return nullptr;
     auto b = std::move(done_.front());
     done_.pop_front();
     return b;
   }
   void Retire() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     --in_flight_;
+    space_.notify_one();
   }
   void Abort() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     abort_ = true;
+    space_.notify_all();
+    work_ready_.notify_all();
   }
   bool aborted() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return abort_;
   }
 
  private:
-  absl::Mutex mu_;
+  std::mutex mu_;  // guards everything below
+  std::condition_variable space_, work_ready_, done_ready_;
   const size_t max_in_flight_;
   const int workers_;
-  size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<std::unique_ptr<Batch>> work_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::unique_ptr<Batch>> done_ ABSL_GUARDED_BY(mu_);
-  bool work_closed_ ABSL_GUARDED_BY(mu_) = false;
-  int workers_done_ ABSL_GUARDED_BY(mu_) = 0;
-  bool abort_ ABSL_GUARDED_BY(mu_) = false;
+  size_t in_flight_ = 0;
+  std::deque<std::unique_ptr<Batch>> work_;
+  std::deque<std::unique_ptr<Batch>> done_;
+  bool work_closed_ = false;
+  int workers_done_ = 0;
+  bool abort_ = false;
 };
 
 }  // namespace

@@ -74,9 +74,9 @@ struct FingerprintState {
 
 template <typename State>
 struct Shard {
-  mutable absl::Mutex mu;
-  absl::flat_hash_map<uint64_t, State> map ABSL_GUARDED_BY(mu);
-  uint64_t ops ABSL_GUARDED_BY(mu) = 0;
+  mutable std::mutex mu;  // guards map, ops
+  absl::flat_hash_map<uint64_t, State> map;
+  uint64_t ops = 0;
 };
 
 // Drops expired entries; if still above 7/8 of `cap`, the least recently seen eighth.
@@ -120,7 +120,7 @@ class MemoryBehaviourStore : public BehaviourStore {
     const uint32_t now = static_cast<uint32_t>(std::clamp<int64_t>(q.now, 0, UINT32_MAX));
     if (!q.sender.empty()) {
       Shard<SenderState>& sh = senders_[q.sender_hash % kShards];
-      absl::MutexLock lock(&sh.mu);
+      std::lock_guard<std::mutex> lock(sh.mu);
       if ((++sh.ops & 0xFFFF) == 0 || sh.map.size() >= sender_cap_) {
         if (sh.map.size() >= sender_cap_ || (sh.ops & 0xFFFF) == 0) {
           MakeRoom(&sh.map, sender_cap_, now, o_.idle_expiry_seconds, &expired_, &evicted_);
@@ -155,7 +155,7 @@ class MemoryBehaviourStore : public BehaviourStore {
     }
     if (q.fingerprint != 0 && q.recipient_hash != 0) {
       Shard<FingerprintState>& sh = fps_[Mix64(q.fingerprint) % kShards];
-      absl::MutexLock lock(&sh.mu);
+      std::lock_guard<std::mutex> lock(sh.mu);
       if (sh.map.size() >= fp_cap_ || (++sh.ops & 0xFFFF) == 0) {
         MakeRoom(&sh.map, fp_cap_, now, o_.idle_expiry_seconds, &expired_, &evicted_);
       }
@@ -176,13 +176,13 @@ class MemoryBehaviourStore : public BehaviourStore {
   BehaviourStats Stats() const override {
     BehaviourStats st;
     for (const auto& sh : senders_) {
-      absl::MutexLock lock(&sh.mu);
+      std::lock_guard<std::mutex> lock(sh.mu);
       st.senders += sh.map.size();
       st.memory_bytes += sh.map.capacity() * (sizeof(std::pair<uint64_t, SenderState>) + 1);
       for (const auto& [k, v] : sh.map) st.memory_bytes += v.recipients.HeapBytes();
     }
     for (const auto& sh : fps_) {
-      absl::MutexLock lock(&sh.mu);
+      std::lock_guard<std::mutex> lock(sh.mu);
       st.fingerprints += sh.map.size();
       st.memory_bytes += sh.map.capacity() * (sizeof(std::pair<uint64_t, FingerprintState>) + 1);
       for (const auto& [k, v] : sh.map) st.memory_bytes += v.recipients.HeapBytes();
@@ -431,7 +431,7 @@ void Intelligence::Add(IntelKind kind, std::string_view key, double weight, int6
 void Intelligence::Merge(IntelKind kind, std::string_view key, const IntelEntry& in,
                          int64_t now) {
   if (key.empty() || !(in.weight > 0) || in.expires <= now) return;
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::shared_mutex> lock(mu_);
   std::string k = Key(kind, key);
   auto it = entries_.find(k);
   if (it == entries_.end()) {
@@ -457,7 +457,7 @@ double Intelligence::Weight(IntelKind kind, std::string_view key, int64_t now) c
   if (key.empty()) return 0;
   if (size_.load(std::memory_order_relaxed) == 0) return 0;
   const std::string& k = LookupKey(kind, key);
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto it = entries_.find(k);
   if (it == entries_.end() || it->second.expires <= now) return 0;
   return it->second.weight;
@@ -465,7 +465,7 @@ double Intelligence::Weight(IntelKind kind, std::string_view key, int64_t now) c
 
 double Intelligence::FingerprintWeight(uint64_t fp, int64_t now) const {
   if (fp == 0 || size_.load(std::memory_order_relaxed) == 0) return 0;
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto it = entries_.find(LookupKey(IntelKind::kFingerprint, Hex64(fp)));
   if (it != entries_.end() && it->second.expires > now) return it->second.weight;
   std::optional<uint64_t> near = fingerprints_.FindNear(fp);
@@ -476,7 +476,7 @@ double Intelligence::FingerprintWeight(uint64_t fp, int64_t now) const {
 }
 
 size_t Intelligence::Export(int64_t now, std::string* out) const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   std::vector<const std::pair<const std::string, IntelEntry>*> live;
   for (const auto& kv : entries_) {
     if (kv.second.expires > now) live.push_back(&kv);
@@ -575,12 +575,12 @@ absl::Status Intelligence::ImportLine(std::string_view line, double trust, int64
 }
 
 size_t Intelligence::size() const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   return entries_.size();
 }
 
 size_t Intelligence::MemoryBytes() const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock<std::shared_mutex> lock(mu_);
   size_t n = entries_.capacity() * (sizeof(std::pair<std::string, IntelEntry>) + 1);
   for (const auto& [k, v] : entries_) n += k.capacity() > 15 ? k.capacity() + 1 : 0;
   return n + fingerprints_.MemoryBytes();
@@ -614,7 +614,7 @@ std::unique_ptr<BehaviourStore> NewMemoryBehaviourStore(const SignalOptions& o) 
 
 uint64_t SignalEngine::CanonicalFingerprint(uint64_t fp) {
   if (fp == 0) return 0;
-  absl::MutexLock lock(&fp_mu_);
+  std::lock_guard<std::mutex> lock(fp_mu_);
   if (std::optional<uint64_t> near = fp_index_.FindNear(fp)) return *near;
   if (++fp_inserts_ > options_.max_fingerprints) {
     // The index is a cache of cluster representatives: starting it over bounds its memory.
@@ -749,7 +749,7 @@ bool SignalEngine::Report(std::string_view reporter, const MessageFeatures& f, i
   const uint64_t canonical = CanonicalFingerprint(f.fingerprint);
   const uint64_t key = Mix64(StableHash(reporter) ^ Mix64(f.sender_hash + 1) ^ (canonical * 3));
   {
-    absl::MutexLock lock(&report_mu_);
+    std::lock_guard<std::mutex> lock(report_mu_);
     auto [it, inserted] = report_seen_.try_emplace(key, now);
     if (!inserted) {
       if (now - it->second < options_.report_dedup_seconds) {

@@ -29,7 +29,7 @@
 // a BehaviourStore: in-process (default) or Redis (redis_store.h), so several nodes see the
 // same sender's volume and fan-out.
 //
-// Thread-safety: SignalEngine is safe for concurrent use (state sharded under absl::Mutex,
+// Thread-safety: SignalEngine is safe for concurrent use (state sharded under std::mutex,
 // one short critical section per table per message).
 #ifndef VETO_MOBILE_SIGNALS_H_
 #define VETO_MOBILE_SIGNALS_H_
@@ -37,16 +37,16 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "core/match.h"
 #include "core/message.h"
 #include "mobile/sketch.h"
@@ -202,14 +202,16 @@ class Intelligence {
 
  private:
   static std::string Key(IntelKind kind, std::string_view key);
-  void MakeRoom(int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MakeRoom(int64_t now);
 
   const size_t max_entries_;
   const int64_t default_ttl_;
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, IntelEntry> entries_ ABSL_GUARDED_BY(mu_);
+  // std::mutex / std::shared_mutex rather than absl::Mutex: Debian's Abseil is not built
+  // with TSan annotations, so only the standard ones let ThreadSanitizer check this code.
+  mutable std::shared_mutex mu_;  // guards entries_ and fingerprints_
+  absl::flat_hash_map<std::string, IntelEntry> entries_;
   std::atomic<size_t> size_{0};  // entries_.size(), readable without the lock
-  NearDupIndex fingerprints_ ABSL_GUARDED_BY(mu_);
+  NearDupIndex fingerprints_;
 };
 
 // ------------------------------------------------------------------------------------------
@@ -270,12 +272,12 @@ class SignalEngine {
   absl::flat_hash_set<std::string> listed_numbers_;
   absl::flat_hash_map<std::string, double> reporter_weights_;
 
-  mutable absl::Mutex fp_mu_;
-  NearDupIndex fp_index_ ABSL_GUARDED_BY(fp_mu_);
-  uint64_t fp_inserts_ ABSL_GUARDED_BY(fp_mu_) = 0;
+  mutable std::mutex fp_mu_;  // guards fp_index_, fp_inserts_
+  NearDupIndex fp_index_;
+  uint64_t fp_inserts_ = 0;
 
-  mutable absl::Mutex report_mu_;
-  absl::flat_hash_map<uint64_t, int64_t> report_seen_ ABSL_GUARDED_BY(report_mu_);
+  mutable std::mutex report_mu_;  // guards report_seen_
+  absl::flat_hash_map<uint64_t, int64_t> report_seen_;
 
   // messages, fired[8], store_errors, reports_accepted, reports_duplicate
   std::atomic<uint64_t> counters_[12] = {};
