@@ -178,8 +178,11 @@ absl::Status Daemonize() {
   return absl::OkStatus();
 }
 
-PidFile::~PidFile() {
+PidFile::~PidFile() { Remove(); }
+
+void PidFile::Remove() {
   if (!path_.empty()) unlink(path_.c_str());
+  path_.clear();
 }
 
 absl::Status PidFile::Write(const std::string& path) {

@@ -62,6 +62,8 @@ class PidFile {
   absl::Status Write(const std::string& path);
   // chown of the file, so the dropped user may remove it.
   void Chown(const std::string& user);
+  // Removes the file now (the destructor does it too). Idempotent.
+  void Remove();
 
  private:
   std::string path_;

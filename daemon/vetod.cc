@@ -306,13 +306,14 @@ int Main(int argc, char** argv) {
   }
   if (http) http->Stop();
   Log::Info(Cat("stopped", stopping ? "" : Cat(" (smfi_main returned ", milter_rc.load(), ")")));
-  if (metrics.active_connections() > 0) {
-    // Threads still inside callbacks: leave without destructors rather than race them.
-    std::fflush(nullptr);
-    _exit(stopping ? 0 : 1);
-  }
-  scanner.reset();
-  return stopping ? 0 : 1;
+  // libmilter does not join its connection threads, and one may still be on its way out of
+  // a callback (counting into `metrics`, leaving the scanner) after the connection count
+  // has dropped: destroying those objects would race it (TSan saw both). Nothing needs a
+  // destructor to be durable — logs are flushed, the pid file is removed here — so leave
+  // without running any.
+  pid_file.Remove();
+  std::fflush(nullptr);
+  _exit(stopping ? 0 : 1);
 }
 
 }  // namespace
