@@ -246,6 +246,11 @@ std::string HeaderTarget(const Message& m, const HeaderSpec& spec, bool* present
     *present = !all.empty();
     return all;
   }
+  if (EqualsIgnoreCase(name, "X-Veto-Channel")) {
+    // veto's own pseudo-header: "email" or "sms", so a rule can be limited to one channel.
+    *present = true;
+    return m.channel == Channel::kSms ? "sms\n" : "email\n";
+  }
   if (EqualsIgnoreCase(name, "X-Veto-Flags")) {
     // veto's own pseudo-header: the normaliser's flags, so rules can use them.
     std::vector<std::string_view> flags = m.flags.Names();

@@ -138,6 +138,14 @@ TEST_F(DefaultRulesTest, EveryReportedRuleHasACase) {
   }
 }
 
+// An SMS has no Date or Message-ID header: the email-only rules must not score it.
+TEST_F(DefaultRulesTest, EmailHeaderRulesSkipSms) {
+  EXPECT_FALSE(Hits("VETO_NO_DATE", "sms:see you at noon"));
+  EXPECT_FALSE(Hits("VETO_NO_MESSAGE_ID", "sms:see you at noon"));
+  EXPECT_TRUE(Hits("__VETO_IS_EMAIL", "Subject: a\n\nb\n"));
+  EXPECT_FALSE(Hits("__VETO_IS_EMAIL", "sms:hello"));
+}
+
 TEST_F(DefaultRulesTest, HitsAndMisses) {
   for (const Case& c : kCases) {
     EXPECT_TRUE(Hits(c.rule, c.hit)) << c.rule << " should hit: " << c.hit;
