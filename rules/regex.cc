@@ -396,24 +396,6 @@ std::string ByteSetToClass(const ByteSet& set, EngineFold fold = EngineFold::kNo
   return negative.size() < positive.size() ? negative : positive;
 }
 
-void AppendUtf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 std::string EscapedBytes(std::string_view bytes) {
   std::string out;
   for (unsigned char b : bytes) out += LiteralByte(b);
@@ -452,8 +434,8 @@ void Utf8Sequences(uint32_t lo, uint32_t hi, std::vector<ByteRanges>& out) {
     }
   }
   std::string a, b;
-  AppendUtf8(lo, a);
-  AppendUtf8(hi, b);
+  AppendUtf8(lo, &a);
+  AppendUtf8(hi, &b);
   ByteRanges seq;
   for (size_t k = 0; k < a.size(); ++k) {
     seq.emplace_back(static_cast<unsigned char>(a[k]), static_cast<unsigned char>(b[k]));
@@ -904,7 +886,7 @@ class Translator {
     std::vector<std::string> alts;
     for (uint32_t v : variants) {
       std::string bytes;
-      AppendUtf8(v, bytes);
+      AppendUtf8(v, &bytes);
       alts.push_back(EscapedBytes(bytes));
     }
     return Cat("(?:", Join(alts, "|"), ")");
