@@ -145,6 +145,32 @@ absl::Status ReadWholeFile(const std::string& path, std::string* out) {
 }
 }  // namespace
 
+bool ForEachLabelled(const char* cmd, Channel channel, const std::vector<std::string>& ham,
+                     const std::vector<std::string>& spam, const std::string& input,
+                     const std::string& format, const LabelledMessageFn& fn) {
+  if (channel == Channel::kEmail) {
+    size_t n = 0;
+    for (bool is_spam : {false, true}) {
+      absl::Status s = ForEachEmail(is_spam ? spam : ham, is_spam, fn, &n);
+      if (!s.ok()) {
+        std::fprintf(stderr, "veto %s: %s\n", cmd, std::string(s.message()).c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+  std::vector<classifiers::LabelledText> texts;
+  size_t bad = 0;
+  absl::Status s = ReadFeed(input, format, &texts, &bad);
+  if (!s.ok()) {
+    std::fprintf(stderr, "veto %s: %s\n", cmd, std::string(s.message()).c_str());
+    return false;
+  }
+  if (bad > 0) std::fprintf(stderr, "veto %s: %zu bad lines skipped\n", cmd, bad);
+  for (const auto& t : texts) (void)fn(*SmsMessage(t.text), t.spam, Cat(input, ":", t.line));
+  return true;
+}
+
 absl::Status ReadFeed(const std::string& path, const std::string& format,
                       std::vector<classifiers::LabelledText>* out, size_t* bad_lines) {
   classifiers::FeedFormat f = classifiers::FeedFormat::kTsv;

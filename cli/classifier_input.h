@@ -50,6 +50,14 @@ absl::Status ForEachEmail(const std::vector<std::string>& paths, bool spam,
 absl::Status ReadFeed(const std::string& path, const std::string& format,
                       std::vector<classifiers::LabelledText>* out, size_t* bad_lines);
 
+// Every labelled message of a training or evaluation corpus, in order: email — the `ham`
+// then the `spam` paths (ForEachEmail); SMS — the labelled feed `input` (ReadFeed), each
+// text normalised with SmsMessage. Problems are printed as "veto CMD: ..." (skipped feed
+// lines counted); returns false when the corpus cannot be read.
+bool ForEachLabelled(const char* cmd, Channel channel, const std::vector<std::string>& ham,
+                     const std::vector<std::string>& spam, const std::string& input,
+                     const std::string& format, const LabelledMessageFn& fn);
+
 // Reads a file of one SMS text per line (for `veto learn --spam/--ham` on an SMS model).
 absl::Status ReadLines(const std::string& path, std::vector<std::string>* out);
 

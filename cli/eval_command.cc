@@ -219,26 +219,7 @@ int EvalCommand(const std::vector<std::string>& args) {
     items.push_back(std::move(it));
     return absl::OkStatus();
   };
-  if (channel == Channel::kEmail) {
-    size_t n = 0;
-    for (bool is_spam : {false, true}) {
-      absl::Status s = ForEachEmail(is_spam ? spam : ham, is_spam, add, &n);
-      if (!s.ok()) {
-        std::fprintf(stderr, "veto eval: %s\n", std::string(s.message()).c_str());
-        return 1;
-      }
-    }
-  } else {
-    std::vector<classifiers::LabelledText> texts;
-    size_t bad = 0;
-    absl::Status s = ReadFeed(input, format, &texts, &bad);
-    if (!s.ok()) {
-      std::fprintf(stderr, "veto eval: %s\n", std::string(s.message()).c_str());
-      return 1;
-    }
-    if (bad > 0) std::fprintf(stderr, "veto eval: %zu bad lines skipped\n", bad);
-    for (const auto& t : texts) (void)add(*SmsMessage(t.text), t.spam, Cat(input, ":", t.line));
-  }
+  if (!ForEachLabelled("eval", channel, ham, spam, input, format, add)) return 1;
   double read_s = Seconds(start) - rules_s;
   size_t nspam = 0;
   for (const Item& it : items) nspam += it.spam;

@@ -117,26 +117,7 @@ int TrainCommand(const std::vector<std::string>& args) {
     examples.push_back({fs.features(), is_spam});
     return absl::OkStatus();
   };
-  if (channel == Channel::kEmail) {
-    size_t n = 0;
-    for (bool is_spam : {false, true}) {
-      absl::Status s = ForEachEmail(is_spam ? spam : ham, is_spam, add, &n);
-      if (!s.ok()) {
-        std::fprintf(stderr, "veto train: %s\n", std::string(s.message()).c_str());
-        return 1;
-      }
-    }
-  } else {
-    std::vector<classifiers::LabelledText> texts;
-    size_t bad = 0;
-    absl::Status s = ReadFeed(input, format, &texts, &bad);
-    if (!s.ok()) {
-      std::fprintf(stderr, "veto train: %s\n", std::string(s.message()).c_str());
-      return 1;
-    }
-    if (bad > 0) std::fprintf(stderr, "veto train: %zu bad lines skipped\n", bad);
-    for (const auto& t : texts) (void)add(*SmsMessage(t.text), t.spam, Cat(input, ":", t.line));
-  }
+  if (!ForEachLabelled("train", channel, ham, spam, input, format, add)) return 1;
   double tokenise_s = Seconds(start);
   start = std::chrono::steady_clock::now();
   auto model = classifiers::Train(examples, classifiers::AllIndices(examples.size()), flags.options);
