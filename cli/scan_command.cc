@@ -193,13 +193,11 @@ int ScanCommand(const std::vector<std::string>& args) {
   }
   config::Config cfg;
   if (!LoadConfigOrReport(ro, "scan", &cfg)) return 1;
-  if (!threshold) {
-    threshold = 5.0;
-    bool first = true;
+  if (!threshold) {  // the lowest email threshold row, 5 if there is none
     for (const policy::ThresholdSpec& t : cfg.policy.operator_layer.email.thresholds) {
-      if (t.min && (first || *t.min < *threshold)) threshold = *t.min;
-      first = first && !t.min;
+      if (t.min && (!threshold || *t.min < *threshold)) threshold = *t.min;
     }
+    if (!threshold) threshold = 5.0;
   }
   config::BuildReport report;
   auto built = config::Pipeline::Build(cfg, &report);
