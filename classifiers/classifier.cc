@@ -52,15 +52,6 @@ double Chi2Q(double x2, size_t half_dof) {
   return std::min(sum, 1.0);
 }
 
-std::vector<ScorePoint> ClassifierOptions::ScaledScorePoints(double spam_score,
-                                                             double ham_score) {
-  std::vector<ScorePoint> points = ClassifierOptions().score_points;
-  double spam_scale = spam_score == 0 ? 1 : spam_score / points.back().score;
-  double ham_scale = ham_score == 0 ? 1 : ham_score / points.front().score;
-  for (ScorePoint& p : points) p.score *= p.score > 0 ? spam_scale : ham_scale;
-  return points;
-}
-
 absl::Status ClassifierOptions::Validate() const {
   if (!id.empty()) {
     bool ok = id.size() <= 64;
@@ -73,25 +64,17 @@ absl::Status ClassifierOptions::Validate() const {
           Cat("classifier: id: expected 1-64 of [A-Za-z0-9_.-] (got '", id.substr(0, 64), "')"));
     }
   }
-  if (score_points.empty()) {
-    return absl::InvalidArgumentError("classifier: score_points: expected at least one point");
+  if (!(points_per_logodds >= 0 && points_per_logodds <= 100)) {
+    return absl::InvalidArgumentError(
+        Cat("classifier: points_per_logodds must be in [0, 100] (got ", points_per_logodds, ")"));
   }
-  for (size_t i = 0; i < score_points.size(); ++i) {
-    const ScorePoint& p = score_points[i];
-    if (!(p.probability >= 0 && p.probability <= 1)) {
-      return absl::InvalidArgumentError(Cat("classifier: score_points[", i,
-                                            "]: probability must be in [0, 1] (got ",
-                                            p.probability, ")"));
-    }
-    if (!std::isfinite(p.score)) {
-      return absl::InvalidArgumentError(Cat("classifier: score_points[", i, "]: score not finite"));
-    }
-    if (i > 0 && !(p.probability > score_points[i - 1].probability)) {
-      return absl::InvalidArgumentError(
-          Cat("classifier: score_points[", i,
-              "]: probabilities must increase strictly (got ", p.probability, " after ",
-              score_points[i - 1].probability, ")"));
-    }
+  if (!(max_score >= 0 && max_score <= 1e6)) {
+    return absl::InvalidArgumentError(
+        Cat("classifier: max_score must be 0 (no cap) or positive (got ", max_score, ")"));
+  }
+  if (!(min_score <= 0 && min_score >= -1e6)) {
+    return absl::InvalidArgumentError(
+        Cat("classifier: min_score must be 0 (no cap) or negative (got ", min_score, ")"));
   }
   return absl::OkStatus();
 }
@@ -103,7 +86,9 @@ Classifier::Classifier(const ModelData& model, const ClassifierOptions& options)
       spam_messages_(model.spam_messages),
       ham_messages_(model.ham_messages),
       bias_(model.bias),
-      points_(options.score_points) {
+      points_per_logodds_(options.points_per_logodds),
+      max_score_(options.max_score),
+      min_score_(options.min_score) {
   const size_t space = size_t{1} << model.tokenizer.feature_bits;
   const bool nb = params_.kind != ModelKind::kLogistic, lr = params_.kind != ModelKind::kNaiveBayes;
   // Naive Bayes levels: level k in 1..255 stands for log-odds evenly spaced over
@@ -233,15 +218,10 @@ double Classifier::Probability(const std::vector<uint32_t>& features) const {
 }
 
 double Classifier::ScoreFor(double p) const {
-  if (p <= points_.front().probability) return points_.front().score;
-  for (size_t i = 1; i < points_.size(); ++i) {
-    const ScorePoint& a = points_[i - 1];
-    const ScorePoint& b = points_[i];
-    if (p <= b.probability) {
-      return a.score + (b.score - a.score) * (p - a.probability) / (b.probability - a.probability);
-    }
-  }
-  return points_.back().score;
+  double score = points_per_logodds_ * Logit(p);
+  if (max_score_ > 0) score = std::min(score, max_score_);
+  if (min_score_ < 0) score = std::max(score, min_score_);
+  return score;
 }
 
 Match Classifier::Classify(const Message& m) const {
@@ -260,7 +240,7 @@ Match Classifier::Classify(const Message& m) const {
 
 size_t Classifier::memory_bytes() const {
   return sizeof(*this) + slots_.capacity() * sizeof(Slot) +
-         points_.capacity() * sizeof(ScorePoint) + id_.capacity();
+         id_.capacity();
 }
 
 absl::StatusOr<std::shared_ptr<const Classifier>> LoadClassifier(

@@ -32,36 +32,31 @@
 
 namespace veto::classifiers {
 
-// One point of the probability -> score mapping.
-struct ScorePoint {
-  double probability = 0;  // in [0, 1]
-  double score = 0;
-};
-
 // How a loaded model reports. Plain data, every field has a default (config/ fills it from
-// TOML: e.g. [classifiers.email] id = "BAYES_EMAIL", score_points = [[0.0, -1.5], ...]).
+// TOML: e.g. [classifiers.email] id = "BAYES_EMAIL", points_per_logodds = 4).
 struct ClassifierOptions {
   // The Match id. Empty (default): the name stored in the model file ("BAYES_EMAIL" for the
   // bundled email model, "CLASSIFIER_SMS" for the SMS one).
   std::string id;
-  // The score is linear between these points (sorted by strictly increasing probability;
-  // below the first / above the last point it is the first / last score). The default is
-  // the log-odds ln(p / (1 - p)) on the spam side (2.2 at 0.9, 4.6 at 0.99, 6.9 at 0.999 and
-  // above) and half of it on the ham side (at most -3.5), so the classifier's evidence adds
-  // to rule scores in log-odds units while a confident "ham" cannot cancel strong rule hits.
-  std::vector<ScorePoint> score_points = {{0.001, -3.5}, {0.01, -2.3}, {0.1, -1.1}, {0.5, 0.0},
-                                          {0.9, 2.2},    {0.99, 4.6},  {0.999, 6.9}};
+  // The score is linear in the log-odds: points_per_logodds * ln(p / (1 - p)), with p
+  // clipped to [1e-6, 1 - 1e-6] (so |score| <= 13.8 * points_per_logodds). With the default
+  // 4: P 0.78 scores +5, P 0.95 +11.8, P 0.98 +15.6; P 0.1 scores -8.8. Linear and not
+  // capped, so adding it to rule scores keeps the classifier's ranking (a cap makes every
+  // confident message tie and lets the rules alone order them: classifiers/README.md,
+  // Quality). 4 sits in the middle of the range (3-8) where rules + classifier is at least
+  // as good as the better of the two on both dev corpora, with veto's and SpamAssassin's rules.
+  double points_per_logodds = 4.0;
+  // Optional caps: the score is at most max_score when max_score > 0 (e.g. 14 with a reject
+  // threshold of 15: the classifier alone never rejects), and at least min_score when
+  // min_score < 0. 0: no cap.
+  double max_score = 0;
+  double min_score = 0;
   // If set, loading fails unless the model was trained for this channel.
   bool check_channel = false;
   Channel channel = Channel::kEmail;
 
-  // The default mapping's shape scaled so that P(spam) >= 0.999 scores `spam_score` and
-  // P(spam) <= 0.001 scores `ham_score` (config/'s [classifiers.*] spam_score / ham_score);
-  // 0 keeps that side's default (6.9 / -3.5).
-  static std::vector<ScorePoint> ScaledScorePoints(double spam_score, double ham_score);
-
-  // InvalidArgument naming the problem (unsorted points, probability outside [0, 1], a
-  // non-finite score, an id that is not 1-64 of [A-Za-z0-9_.-]).
+  // InvalidArgument naming the problem (points_per_logodds outside [0, 100], max_score < 0,
+  // min_score > 0, an id that is not 1-64 of [A-Za-z0-9_.-]).
   absl::Status Validate() const;
 };
 
@@ -120,7 +115,7 @@ class Classifier {
   double weight_scale_ = 1;  // logistic weight = Slot::weight * weight_scale_
   NbLevel nb_levels_[256];
   std::vector<Slot> slots_;
-  std::vector<ScorePoint> points_;
+  double points_per_logodds_, max_score_, min_score_;
 };
 
 // Reads, validates and loads a model file. Errors: the file's (NotFound, ...), ParseModel's

@@ -60,8 +60,9 @@ struct ClassifierConfig {
   bool enabled = true;  // .enabled (used only if a model file exists)
   std::string model;    // .model: path; "" = the bundled default model for the channel
   std::string id;       // .id: name shown in decisions; "" = the model's own
-  double spam_score = 0;    // .spam_score: score added at P(spam) = 1; 0 = classifier default
-  double ham_score = 0;     // .ham_score: score added at P(spam) = 0 (usually negative)
+  double points_per_logodds = 4.0;  // .points_per_logodds: score = this * ln(P / (1 - P))
+  double max_score = 0;             // .max_score: cap on the score; 0 = none
+  double min_score = 0;             // .min_score: floor (negative); 0 = none
 };
 
 // [daemon] — vetod.

@@ -538,8 +538,9 @@ void ReadClassifier(Section& parent, std::string_view key, ClassifierConfig* c) 
     CheckPath(s, "model", c->model, false);
   }
   s.String("id", &c->id);
-  s.Double("spam_score", &c->spam_score, -1000, 1000);
-  s.Double("ham_score", &c->ham_score, -1000, 1000);
+  s.Double("points_per_logodds", &c->points_per_logodds, 0, 100);
+  s.Double("max_score", &c->max_score, 0, 1000);
+  s.Double("min_score", &c->min_score, -1000, 0);
   s.Finish();
 }
 

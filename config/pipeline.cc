@@ -65,7 +65,9 @@ absl::Status LoadChannelClassifier(const ClassifierConfig& cc, Channel channel,
   }
   classifiers::ClassifierOptions o;
   o.id = cc.id;
-  o.score_points = classifiers::ClassifierOptions::ScaledScorePoints(cc.spam_score, cc.ham_score);
+  o.points_per_logodds = cc.points_per_logodds;
+  o.max_score = cc.max_score;
+  o.min_score = cc.min_score;
   o.check_channel = true;
   o.channel = channel;
   auto c = classifiers::LoadClassifier(path, o);

@@ -91,43 +91,38 @@ INSTANTIATE_TEST_SUITE_P(All, KindTest,
 TEST(ClassifierTest, ScoreMappingAndId) {
   ClassifierOptions o;
   o.id = "MY_SMS_MODEL";
-  o.score_points = {{0.2, -1}, {0.8, 3}};
+  o.points_per_logodds = 2;
+  o.max_score = 5;
+  o.min_score = -3;
   auto c = TrainSmall(ModelKind::kCombined, o);
   EXPECT_EQ(c->id(), "MY_SMS_MODEL");
-  EXPECT_DOUBLE_EQ(c->ScoreFor(0.0), -1);
-  EXPECT_DOUBLE_EQ(c->ScoreFor(0.2), -1);
-  EXPECT_DOUBLE_EQ(c->ScoreFor(0.5), 1);
-  EXPECT_DOUBLE_EQ(c->ScoreFor(1.0), 3);
+  EXPECT_NEAR(c->ScoreFor(0.9), 2 * std::log(9.0), 1e-12);
+  EXPECT_NEAR(c->ScoreFor(0.2), 2 * std::log(0.25), 1e-12);
+  EXPECT_DOUBLE_EQ(c->ScoreFor(0.5), 0);
+  EXPECT_DOUBLE_EQ(c->ScoreFor(0.99), 5);    // capped: 2 * 4.6 > 5
+  EXPECT_DOUBLE_EQ(c->ScoreFor(0.0), -3);    // floored
   EXPECT_EQ(c->Classify(*Sms("hello")).id, "MY_SMS_MODEL");
 }
 
-TEST(ClassifierTest, DefaultMappingIsMonotoneLogOdds) {
+// The default: 4 points per unit of log-odds on both sides, not capped, strictly increasing
+// (a cap would make confident messages tie and let the rules alone order them).
+TEST(ClassifierTest, DefaultMappingIsLinearInLogOdds) {
   ClassifierOptions o;
   ASSERT_TRUE(o.Validate().ok());
+  EXPECT_EQ(o.points_per_logodds, 4.0);
   auto c = TrainSmall(ModelKind::kCombined);
   double prev = -1e9;
-  for (double p = 0; p <= 1.0; p += 0.001) {
+  for (double p = 0.0005; p < 1.0; p += 0.001) {
     double s = c->ScoreFor(p);
-    EXPECT_GE(s, prev);
+    EXPECT_GT(s, prev) << p;
     prev = s;
   }
-  EXPECT_DOUBLE_EQ(c->ScoreFor(0.0), -3.5);
   EXPECT_DOUBLE_EQ(c->ScoreFor(0.5), 0.0);
-  EXPECT_DOUBLE_EQ(c->ScoreFor(0.99), 4.6);
-  EXPECT_DOUBLE_EQ(c->ScoreFor(0.9995), 6.9);
-}
-
-TEST(ClassifierOptionsTest, ScaledScorePoints) {
-  auto same = ClassifierOptions::ScaledScorePoints(0, 0);
-  ASSERT_EQ(same.size(), ClassifierOptions().score_points.size());
-  EXPECT_DOUBLE_EQ(same.back().score, 6.9);
-  auto scaled = ClassifierOptions::ScaledScorePoints(3.5, -1.0);
-  EXPECT_DOUBLE_EQ(scaled.back().score, 3.5);
-  EXPECT_DOUBLE_EQ(scaled.front().score, -1.0);
-  EXPECT_DOUBLE_EQ(scaled[3].score, 0.0);  // P = 0.5 stays neutral
-  ClassifierOptions o;
-  o.score_points = scaled;
-  EXPECT_TRUE(o.Validate().ok());
+  EXPECT_NEAR(c->ScoreFor(0.99), 4 * std::log(99.0), 1e-9);
+  EXPECT_NEAR(c->ScoreFor(0.9995), 4 * std::log(1999.0), 1e-9);
+  EXPECT_NEAR(c->ScoreFor(1.0), 4 * std::log((1 - 1e-6) / 1e-6), 1e-6);  // clipped, finite
+  EXPECT_NEAR(c->ScoreFor(0.0), -4 * std::log((1 - 1e-6) / 1e-6), 1e-6);
+  EXPECT_NEAR(c->ScoreFor(0.78), 5.06, 0.01);  // the tag threshold
 }
 
 TEST(ClassifierOptionsTest, BadOptions) {
@@ -136,15 +131,18 @@ TEST(ClassifierOptionsTest, BadOptions) {
     ClassifierOptions o;
     const char* message;
   };
-  ClassifierOptions unsorted, outside, empty, bad_id, nan_score;
-  unsorted.score_points = {{0.5, 0}, {0.4, 1}};
-  outside.score_points = {{0.0, 0}, {1.5, 1}};
-  empty.score_points = {};
+  ClassifierOptions negative, huge, nan_slope, bad_id, bad_max, bad_min;
+  negative.points_per_logodds = -1;
+  huge.points_per_logodds = 101;
+  nan_slope.points_per_logodds = std::nan("");
   bad_id.id = "has space";
-  nan_score.score_points = {{0.5, std::nan("")}};
-  for (const Case& c : {Case{"unsorted", unsorted, "increase strictly"},
-                        Case{"outside", outside, "in [0, 1]"}, Case{"empty", empty, "at least one"},
-                        Case{"bad id", bad_id, "id:"}, Case{"nan", nan_score, "not finite"}}) {
+  bad_max.max_score = -2;
+  bad_min.min_score = 2;
+  for (const Case& c :
+       {Case{"negative", negative, "points_per_logodds must be in [0, 100]"},
+        Case{"huge", huge, "points_per_logodds"}, Case{"nan", nan_slope, "points_per_logodds"},
+        Case{"bad id", bad_id, "id:"}, Case{"bad max", bad_max, "max_score"},
+        Case{"bad min", bad_min, "min_score"}}) {
     absl::Status s = c.o.Validate();
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.what;
     EXPECT_NE(std::string(s.message()).find(c.message), std::string::npos) << c.what << ": " << s;

@@ -62,8 +62,9 @@ TEST(ConfigTest, ShippedFileEqualsDefaults) {
                       std::pair{&f->sms_classifier, &d.sms_classifier}}) {
     EXPECT_EQ(x->enabled, y->enabled);
     EXPECT_EQ(x->model, y->model);
-    EXPECT_EQ(x->spam_score, y->spam_score);
-    EXPECT_EQ(x->ham_score, y->ham_score);
+    EXPECT_EQ(x->points_per_logodds, y->points_per_logodds);
+    EXPECT_EQ(x->max_score, y->max_score);
+    EXPECT_EQ(x->min_score, y->min_score);
   }
   const policy::OperatorSpec &o = f->policy.operator_layer, &p = d.policy.operator_layer;
   auto rows = [](const policy::ChannelSpec& c) {
