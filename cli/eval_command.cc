@@ -39,7 +39,8 @@ constexpr char kUsage[] =
     "  --plot FILE.svg       write ROC curves and score histograms as SVG\n"
     "  --with-rules          also score every message with the rules (RULE OPTIONS as for\n"
     "                        `veto scan`) and report rules alone, classifier alone and both\n"
-    "                        together (rule score + the classifier's mapped score); with --cv\n"
+    "                        together (rule score + the classifier's score as --config maps\n"
+    "                        it: [classifiers.*] points_per_logodds, max/min_score); with --cv\n"
     "                        also a combination with learned weights (nested CV)\n"
     "  --rules-threshold N   score at or above which rules / combined count as spam (default 5)\n"
     "  --scores FILE         write one line per message: label, P(spam)[, rule score], name\n"
@@ -159,23 +160,8 @@ int EvalCommand(const std::vector<std::string>& args) {
     return 2;
   }
 
-  // The model under test (not for --cv) fixes the tokenizer.
-  std::shared_ptr<const classifiers::Classifier> model;
-  classifiers::ClassifierOptions copts;
-  if (cv == 0) {
-    if (model_path.empty()) model_path = DefaultModelPath(channel);
-    copts.check_channel = true;
-    copts.channel = channel;
-    auto c = classifiers::LoadClassifier(model_path, copts);
-    if (!c.ok()) {
-      std::fprintf(stderr, "veto eval: %s\n", std::string(c.status().message()).c_str());
-      return 1;
-    }
-    model = *c;
-  }
-  classifiers::Tokenizer tok(model ? model->tokenizer().options() : flags.options.tokenizer);
-
   // Rules, if asked for.
+  classifiers::ClassifierOptions copts;
   std::shared_ptr<const rules::CompiledRules> compiled;
   std::unique_ptr<rules::MatchScratch> scratch;
   if (with_rules) {
@@ -185,6 +171,13 @@ int EvalCommand(const std::vector<std::string>& args) {
                    std::string(cfg.status().message()).c_str());
       return 1;
     }
+    // The classifier's score as the configured pipeline maps it, so "rules + classifier" is
+    // the pipeline's own sum.
+    const config::ClassifierConfig& cc =
+        channel == Channel::kEmail ? cfg->email_classifier : cfg->sms_classifier;
+    copts.points_per_logodds = cc.points_per_logodds;
+    copts.max_score = cc.max_score;
+    copts.min_score = cc.min_score;
     rules::RuleSet set;
     absl::Status s = rules::LoadRules(config::RulePaths(cfg->rules), rules::LoadOptions{}, &set);
     if (!s.ok()) {
@@ -200,6 +193,21 @@ int EvalCommand(const std::vector<std::string>& args) {
     compiled = *c;
     scratch = compiled->NewScratch();
   }
+
+  // The model under test (not for --cv) fixes the tokenizer.
+  std::shared_ptr<const classifiers::Classifier> model;
+  if (cv == 0) {
+    if (model_path.empty()) model_path = DefaultModelPath(channel);
+    copts.check_channel = true;
+    copts.channel = channel;
+    auto c = classifiers::LoadClassifier(model_path, copts);
+    if (!c.ok()) {
+      std::fprintf(stderr, "veto eval: %s\n", std::string(c.status().message()).c_str());
+      return 1;
+    }
+    model = *c;
+  }
+  classifiers::Tokenizer tok(model ? model->tokenizer().options() : flags.options.tokenizer);
 
   // Read and tokenise every message once.
   auto start = std::chrono::steady_clock::now();

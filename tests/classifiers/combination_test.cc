@@ -1,0 +1,88 @@
+// The pipeline's score (rules + classifier, summed as config/'s Pipeline sums them) is at least
+// as good as the better of the two alone (issue 6), checked through the real binary:
+// `veto eval ... --cv 5 --with-rules` on the dev corpora with the bundled rules and models'
+// settings. Needs ../shared/corpora (label `corpus`; skipped when absent).
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/strings.h"
+#include "gtest/gtest.h"
+
+namespace veto {
+namespace {
+
+const std::string kCorpora = std::string(VETO_SHARED_DIR) + "/corpora";
+
+std::string Run(const std::string& args, int* status) {
+  const std::string cmd = Cat(VETO_BIN, " ", args, " 2>&1");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = ::pclose(p);
+  *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+struct Row {
+  double auc = -1, recall = -1;  // ROC AUC, recall at ham FPR <= 0.2%
+};
+
+// The rows of eval's summary table, by name.
+std::map<std::string, Row> Summary(const std::string& out) {
+  std::map<std::string, Row> rows;
+  std::istringstream in(out.substr(std::min(out.find("\nsummary"), out.size())));
+  std::string line;
+  std::getline(in, line);  // blank
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::istringstream ls(line);
+    for (std::string w; ls >> w;) f.push_back(w);
+    if (f.size() < 7) continue;
+    std::string name;
+    for (size_t i = 0; i + 6 < f.size(); ++i) name += (name.empty() ? "" : " ") + f[i];
+    rows[name] = Row{std::stod(f[f.size() - 2]), std::stod(f.back())};
+  }
+  return rows;
+}
+
+void ExpectSumAtLeastAsGood(const std::string& args) {
+  int status = -1;
+  std::string out = Run(args, &status);
+  ASSERT_EQ(status, 0) << out;
+  auto rows = Summary(out);
+  ASSERT_TRUE(rows.count("classifier") && rows.count("rules") && rows.count("rules + classifier"))
+      << out;
+  const Row &c = rows["classifier"], &r = rows["rules"], &sum = rows["rules + classifier"];
+  // Recall is a count over the spam (exact); AUC is printed to 5 decimals.
+  EXPECT_GE(sum.recall, std::max(c.recall, r.recall)) << out;
+  EXPECT_GE(sum.auc, std::max(c.auc, r.auc) - 1e-5) << out;
+}
+
+TEST(CombinationTest, SmsPipelineSumAtLeastAsGoodAsEither) {
+  const std::string tsv = kCorpora + "/sms/sms_spam_collection_dev.tsv";
+  if (!std::filesystem::exists(tsv)) GTEST_SKIP() << "no ../shared/corpora/sms";
+  ExpectSumAtLeastAsGood(Cat("eval sms --cv 5 --with-rules --input ", tsv));
+}
+
+TEST(CombinationTest, EmailPipelineSumAtLeastAsGoodAsEither) {
+  const std::string dir = kCorpora + "/email/";
+  if (!std::filesystem::exists(dir + "spamassassin_dev_ham.tar.gz")) {
+    GTEST_SKIP() << "no ../shared/corpora/email";
+  }
+  ExpectSumAtLeastAsGood(Cat("eval email --cv 5 --with-rules --ham ", dir,
+                             "spamassassin_dev_ham.tar.gz --spam ", dir,
+                             "spamassassin_dev_spam.tar.gz"));
+}
+
+}  // namespace
+}  // namespace veto
