@@ -33,18 +33,52 @@ Scratch& ThreadScratch() {
 
 }  // namespace
 
+namespace {
+
+// Tables for the series below: 1/i (a multiplication instead of a division per term) and
+// ln((i - 1)!) (the largest term of the backward sum).
+struct Chi2Tables {
+  static constexpr size_t kSize = 1024;
+  double inverse[kSize];
+  double ln_factorial_below[kSize];  // ln((i - 1)!)
+  Chi2Tables() {
+    inverse[0] = 0;
+    ln_factorial_below[0] = 0;
+    for (size_t i = 1; i < kSize; ++i) {
+      inverse[i] = 1.0 / static_cast<double>(i);
+      ln_factorial_below[i] = std::lgamma(static_cast<double>(i));
+    }
+  }
+};
+const Chi2Tables& Tables() {
+  static const Chi2Tables t;
+  return t;
+}
+
+}  // namespace
+
 double Chi2Q(double x2, size_t half_dof) {
-  // Reciprocals instead of a division per term: this series is most of Naive Bayes' cost.
-  static const std::vector<double> kInverse = [] {
-    std::vector<double> v(1024);
-    for (size_t i = 1; i < v.size(); ++i) v[i] = 1.0 / static_cast<double>(i);
-    return v;
-  }();
-  double m = x2 / 2.0;
+  // Q = e^-m * sum_{i < n} m^i / i!, the Poisson(m) probability of fewer than n events.
+  const Chi2Tables& t = Tables();
+  const double m = x2 / 2.0;
+  const size_t n = std::max<size_t>(half_dof, 1);
+  if (m > static_cast<double>(n) && n < Chi2Tables::kSize) {
+    // Past the peak: the terms only grow with i, so sum from the largest (i = n - 1) down,
+    // each term i/m of the one above, and stop once they no longer change the sum (a
+    // confident message's ham side: m is often many times n, and this takes a few steps).
+    double term = std::exp(-m + static_cast<double>(n - 1) * std::log(m) - t.ln_factorial_below[n]);
+    double sum = term;
+    for (size_t i = n - 1; i >= 1; --i) {
+      term *= static_cast<double>(i) / m;
+      sum += term;
+      if (term <= sum * 1e-17) break;
+    }
+    return std::min(sum, 1.0);
+  }
   double term = std::exp(-m);
   double sum = term;
-  for (size_t i = 1; i < half_dof; ++i) {
-    term *= m * (i < kInverse.size() ? kInverse[i] : 1.0 / static_cast<double>(i));
+  for (size_t i = 1; i < n; ++i) {
+    term *= m * (i < Chi2Tables::kSize ? t.inverse[i] : 1.0 / static_cast<double>(i));
     sum += term;
     // Past the peak (i > m) the terms only shrink: stop once they no longer change the sum.
     if (static_cast<double>(i) > m && term <= sum * 1e-17) break;

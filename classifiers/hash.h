@@ -52,11 +52,14 @@ inline uint64_t TokenHash(uint64_t prefix, std::string_view s) {
 // Hash of a short byte string (1..8 bytes) read from `p`, which must have 8 readable bytes:
 // the character n-gram hot path, one multiplication (feature indices are the product's top
 // bits, which depend on every input bit). Differs from TokenHash; both are part of the model
-// format.
+// format. ShortHashValue takes the n bytes already loaded, little-endian, bytes above n zero.
+inline uint64_t ShortHashValue(uint64_t prefix, uint64_t v, size_t n) {
+  return (v ^ (prefix * 0xc2b2ae3d27d4eb4fULL) ^ (uint64_t{n} << 59)) * 0x9e3779b97f4a7c15ULL;
+}
 inline uint64_t ShortHash(uint64_t prefix, const char* p, size_t n) {
   uint64_t v = Load64Le(reinterpret_cast<const unsigned char*>(p));
   if (n < 8) v &= (uint64_t{1} << (8 * n)) - 1;
-  return (v ^ (prefix * 0xc2b2ae3d27d4eb4fULL) ^ (uint64_t{n} << 59)) * 0x9e3779b97f4a7c15ULL;
+  return ShortHashValue(prefix, v, n);
 }
 
 // Combines two hashes (word bigrams) order-dependently.

@@ -101,6 +101,27 @@ TEST(TokenizerTest, CharGramsOnlyForShortTexts) {
   EXPECT_FALSE(Has(long_fs, gram));
 }
 
+// Every n-gram of " word " (the model format: ShortHash over a padded copy), for every n
+// the options allow and words shorter than, equal to and longer than 8 bytes.
+TEST(TokenizerTest, CharGramsAreEveryGramOfThePaddedWord) {
+  for (uint32_t n = 2; n <= 8; ++n) {
+    for (std::string word : {"ab", "prize", "winner", "claimnow", "congratulations", "pr\xc3\xa4mie"}) {
+      if (word.size() + 2 <= n) continue;
+      TokenizerOptions o = TokenizerOptions::Sms();
+      o.char_ngram = n;
+      Tokenizer tok(o);
+      FeatureSet fs;
+      tok.Tokenize(*Sms(word), &fs);
+      std::string padded = " " + word + " ";
+      padded.append(8, '\0');  // ShortHash reads 8 bytes
+      for (size_t i = 0; i + n <= word.size() + 2; ++i) {
+        uint32_t gram = FeatureIndex(ShortHash(kCharGram, padded.data() + i, n), o.feature_bits);
+        EXPECT_TRUE(Has(fs, gram)) << "n=" << n << " word=" << word << " gram at " << i;
+      }
+    }
+  }
+}
+
 TEST(TokenizerTest, UrlHostAndDomain) {
   Tokenizer tok(TokenizerOptions::Sms());
   FeatureSet fs;
