@@ -133,8 +133,8 @@ Classifier::Classifier(const ModelData& model, const ClassifierOptions& options)
   nb_levels_[0] = {0, 0, 0};
   for (int k = 1; k < 256; ++k) {
     double f = 1 / (1 + std::exp(-level_logit(k)));
-    nb_levels_[k] = {q(std::log(f)), q(std::log1p(-f)),
-                     std::fabs(f - 0.5) > params_.nb_min_dev ? -1 : 0};
+    const bool clue = std::fabs(f - 0.5) > params_.nb_min_dev;
+    nb_levels_[k] = clue ? NbLevel{q(std::log(f)), q(std::log1p(-f)), 1} : NbLevel{0, 0, 0};
   }
   float max_weight = 0;
   if (lr) {
@@ -187,9 +187,9 @@ double Classifier::NaiveBayes(const std::vector<uint32_t>& features, double* z) 
   for (uint32_t f : features) {
     const Slot s = slots[f];
     const NbLevel& l = nb_levels_[s.nb_level];
-    sum_f += l.ln_f & l.mask;
-    sum_1mf += l.ln_1mf & l.mask;
-    n += l.mask & 1;
+    sum_f += l.ln_f;
+    sum_1mf += l.ln_1mf;
+    n += l.clue;
     wsum += s.weight;
   }
   if (z != nullptr) *z = bias_ + static_cast<double>(wsum) * weight_scale_;
@@ -202,7 +202,7 @@ double Classifier::NaiveBayes(const std::vector<uint32_t>& features, double* z) 
     clues.clear();
     for (uint32_t f : features) {
       const NbLevel& l = nb_levels_[slots[f].nb_level];
-      if (l.mask) clues.push_back(strength(l));
+      if (l.clue) clues.push_back(strength(l));
     }
     size_t k = params_.nb_max_tokens;
     std::nth_element(clues.begin(), clues.begin() + (k - 1), clues.end(), std::greater<int32_t>());
@@ -214,7 +214,7 @@ double Classifier::NaiveBayes(const std::vector<uint32_t>& features, double* z) 
     n = 0;
     for (uint32_t f : features) {
       const NbLevel& l = nb_levels_[slots[f].nb_level];
-      if (!l.mask || strength(l) < cut) continue;
+      if (!l.clue || strength(l) < cut) continue;
       if (strength(l) == cut) {
         if (ties_left == 0) continue;
         --ties_left;

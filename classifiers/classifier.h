@@ -99,12 +99,13 @@ class Classifier {
     uint8_t nb_level;
     uint8_t unused;
   };
-  // What a Naive Bayes level contributes, ln values in fixed point (kLnScale units); `mask`
-  // is all ones when the level is a clue (|f - 0.5| > min_dev), else 0.
-  struct NbLevel {
+  // What a Naive Bayes level contributes, ln values in fixed point (kLnScale units): `clue`
+  // is 1 when the level is a clue (|f - 0.5| > min_dev), and then ln_f, ln_1mf are ln f and
+  // ln(1 - f); all 0 otherwise (so the hot loop only adds). 16 bytes: indexed by a shift.
+  struct alignas(16) NbLevel {
     int32_t ln_f;
     int32_t ln_1mf;
-    int32_t mask;
+    int32_t clue;
   };
   static constexpr double kLnScale = 2048;
   std::string id_;

@@ -42,13 +42,18 @@ inline size_t NonWordAt(const unsigned char* p, const unsigned char* end) {
 // Byte classes for the word scanner: ASCII letters and digits, UTF-8 continuation bytes and
 // lead bytes other than 0xC2 / 0xE2 are plain word bytes (no lookahead needed); digits are
 // counted. Everything else goes through NonWordAt / CurrencyAt.
-constexpr uint8_t kPlainWordByte = 2, kDigitByte = 1;
+// kAsciiSeparator: an ASCII byte that always separates words on its own (not a letter or
+// digit, not '\n', '$' or an apostrophe, which have their own rules): one lookup instead of
+// NonWordAt / CurrencyAt.
+constexpr uint8_t kPlainWordByte = 2, kDigitByte = 1, kAsciiSeparator = 4;
 constexpr auto kByteClass = [] {
   std::array<uint8_t, 256> t{};
   for (int c = 0; c < 256; ++c) {
     bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     bool plain = alnum || (c >= 0x80 && c != 0xC2 && c != 0xE2);
-    t[c] = static_cast<uint8_t>((plain ? kPlainWordByte : 0) | (c >= '0' && c <= '9' ? kDigitByte : 0));
+    bool separator = c < 0x80 && !alnum && c != '\n' && c != '$' && c != '\'';
+    t[c] = static_cast<uint8_t>((plain ? kPlainWordByte : 0) | (c >= '0' && c <= '9' ? kDigitByte : 0) |
+                                (separator ? kAsciiSeparator : 0));
   }
   return t;
 }();
@@ -78,6 +83,51 @@ size_t Log2Bucket(size_t n) {
   }
   return b;
 }
+
+// Per byte of v (8 bytes), 0x80 where the byte is ASCII and in [lo, hi], else 0. The high
+// bits are cleared before adding, so no carry crosses into the next byte.
+inline uint64_t AsciiInRange(uint64_t v, unsigned char lo, unsigned char hi) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const uint64_t low7 = v & ~kHigh;
+  const uint64_t ge_lo = low7 + kOnes * (0x80 - lo);  // high bit: byte >= lo
+  const uint64_t gt_hi = low7 + kOnes * (0x7f - hi);  // high bit: byte > hi
+  return ge_lo & ~gt_hi & ~v & kHigh;
+}
+
+// Counts ASCII capitals, ASCII letters and '!' in s, 8 bytes at a time (SWAR): per-byte
+// counters (0x80 >> 7 = 1 per hit), summed across the 8 lanes every 255 words.
+}  // namespace
+
+void CountCapsAndBangs(std::string_view s, size_t* upper, size_t* letters, size_t* bangs) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size();
+  auto lanes = [](uint64_t acc) {  // the 8 byte counters (each <= 255) summed
+    constexpr uint64_t kEvenBytes = 0x00ff00ff00ff00ffULL;
+    const uint64_t pairs = (acc & kEvenBytes) + ((acc >> 8) & kEvenBytes);  // 4 x 16 bits
+    return static_cast<size_t>((pairs * 0x0001000100010001ULL) >> 48);
+  };
+  while (n >= 8) {
+    uint64_t u = 0, l = 0, b = 0;
+    for (int k = 0; k < 255 && n >= 8; ++k, p += 8, n -= 8) {
+      const uint64_t v = Load64Le(p);
+      const uint64_t up = AsciiInRange(v, 'A', 'Z') >> 7;
+      u += up;
+      l += up | (AsciiInRange(v, 'a', 'z') >> 7);
+      b += AsciiInRange(v, '!', '!') >> 7;
+    }
+    *upper += lanes(u);
+    *letters += lanes(l);
+    *bangs += lanes(b);
+  }
+  for (; n > 0; ++p, --n) {
+    const unsigned char c = *p;
+    *upper += c >= 'A' && c <= 'Z';
+    *letters += (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    *bangs += c == '!';
+  }
+}
+
+namespace {
 
 // Lower-cases ASCII of `s` into buf (at most cap bytes); returns the view.
 std::string_view LowerInto(std::string_view s, char* buf, size_t cap) {
@@ -165,11 +215,7 @@ void Tokenizer::Tokenize(const Message& m, FeatureSet* out) const {
   std::string_view body = m.body;
   if (body.size() > options_.max_body_bytes) body = body.substr(0, options_.max_body_bytes);
   size_t upper = 0, letters = 0, bangs = 0;
-  for (char c : body) {
-    upper += (c >= 'A' && c <= 'Z');
-    letters += (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-    bangs += c == '!';
-  }
+  CountCapsAndBangs(body, &upper, &letters, &bangs);
   static const uint64_t kLen = TokenHash(kShape, "len"), kCaps = TokenHash(kShape, "caps"),
                         kBang = TokenHash(kShape, "bang"), kUrls = TokenHash(kShape, "urls");
   out->Add(FeatureIndex(CombineHash(kLen, Log2Bucket(body.size())), bits));
@@ -223,6 +269,14 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
 
   while (p < end) {
     unsigned char c = *p;
+    if (kByteClass[c] & kAsciiSeparator) {  // the common separator: as NonWordAt's below
+      if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+' || c == '/')) {
+        phone_digits = 0;
+      }
+      if (c != ' ') after_currency = false;
+      ++p;
+      continue;
+    }
     if (c == '\n') {
       subject_line = false;
       have_prev = false;
@@ -256,6 +310,7 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
         ++p;
         continue;
       }
+      if (cls & kAsciiSeparator) break;
       if (*p == '\'' && p > w && p + 1 < end && NonWordAt(p + 1, end) == 0 &&
           CurrencyAt(p + 1, end) == 0) {
         ++p;
@@ -298,9 +353,11 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
       }
     }
     after_currency = false;
-    uint64_t h = TokenHash(kWord, word);
+    uint64_t h = TokenHash(kWord, word, reinterpret_cast<const char*>(end));
     out->Add(FeatureIndex(h, bits));
-    if (subject_line) out->Add(Feature(kSubjectWord, word));
+    if (subject_line) {
+      out->Add(FeatureIndex(TokenHash(kSubjectWord, word, reinterpret_cast<const char*>(end)), bits));
+    }
     if (options_.word_bigrams && have_prev) {
       out->Add(FeatureIndex(CombineHash(prev ^ kBigramSalt, h), bits));
     }

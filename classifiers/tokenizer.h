@@ -145,6 +145,10 @@ class Tokenizer {
   TokenizerOptions options_;
 };
 
+// Adds to the counts the ASCII capitals, ASCII letters and '!' of s (the tokenizer's length /
+// capitals / exclamation shapes; 8 bytes at a time). Exposed for tests.
+void CountCapsAndBangs(std::string_view s, size_t* upper, size_t* letters, size_t* bangs);
+
 }  // namespace veto::classifiers
 
 #endif  // VETO_CLASSIFIERS_TOKENIZER_H_

@@ -122,6 +122,49 @@ TEST(TokenizerTest, CharGramsAreEveryGramOfThePaddedWord) {
   }
 }
 
+// The 8-bytes-at-a-time counter against a plain loop: every byte value (non-ASCII bytes next
+// to letters must not carry into them), lengths around 8 and past the 255-word flush.
+TEST(TokenizerTest, CountCapsAndBangsMatchesAPlainLoop) {
+  uint64_t x = 88172645463325252ULL;  // xorshift: deterministic
+  for (size_t len : {0, 1, 7, 8, 9, 15, 16, 17, 100, 2039, 2040, 2041, 2048, 5000}) {
+    for (int round = 0; round < 4; ++round) {
+      std::string s(len, '\0');
+      for (char& c : s) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // round 0: any byte; 1: letters and '!'; 2: capitals between 0xff bytes; 3: all '!'.
+        unsigned v = static_cast<unsigned>(x >> 32);
+        c = static_cast<char>(round == 0   ? v & 0xff
+                              : round == 1 ? "aZ!qM"[v % 5]
+                              : round == 2 ? (v & 1 ? 0xff : 'A' + v % 26)
+                                           : '!');
+      }
+      size_t u = 0, l = 0, b = 0, want_u = 0, want_l = 0, want_b = 0;
+      CountCapsAndBangs(s, &u, &l, &b);
+      for (unsigned char c : s) {
+        want_u += c >= 'A' && c <= 'Z';
+        want_l += (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        want_b += c == '!';
+      }
+      EXPECT_EQ(u, want_u) << len << " " << round;
+      EXPECT_EQ(l, want_l) << len << " " << round;
+      EXPECT_EQ(b, want_b) << len << " " << round;
+    }
+  }
+}
+
+// TokenHash with a readable end (one load for the tail) equals the byte-by-byte tail.
+TEST(HashTest, TokenHashTailLoadSameValue) {
+  const std::string text = "a bb ccc dddd eeeee ffffff ggggggg hhhhhhhh iiiiiiiii and more text";
+  for (size_t b = 0; b < text.size(); ++b) {
+    for (size_t n = 0; b + n <= text.size(); ++n) {
+      std::string_view s(text.data() + b, n);
+      EXPECT_EQ(TokenHash(kWord, s, text.data() + text.size()), TokenHash(kWord, s)) << b << "+" << n;
+    }
+  }
+}
+
 TEST(TokenizerTest, UrlHostAndDomain) {
   Tokenizer tok(TokenizerOptions::Sms());
   FeatureSet fs;
