@@ -145,6 +145,15 @@ absl::Status ReadWholeFile(const std::string& path, std::string* out) {
 }
 }  // namespace
 
+bool ParseChannelArg(const char* cmd, const std::string& arg, const char* usage, Channel* out) {
+  if (arg == "email" || arg == "sms") {
+    *out = arg == "email" ? Channel::kEmail : Channel::kSms;
+    return true;
+  }
+  std::fprintf(stderr, "veto %s: expected email or sms (got '%s')\n%s", cmd, arg.c_str(), usage);
+  return false;
+}
+
 bool ForEachLabelled(const char* cmd, Channel channel, const std::vector<std::string>& ham,
                      const std::vector<std::string>& spam, const std::string& input,
                      const std::string& format, const LabelledMessageFn& fn) {

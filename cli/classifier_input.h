@@ -32,6 +32,10 @@ struct TrainFlags {
 };
 extern const char kTrainFlagsUsage[];
 
+// The channel word that starts `veto train|eval ...`: "email" or "sms". Otherwise prints
+// "veto CMD: expected email or sms (got 'ARG')" and the usage to stderr and returns false.
+bool ParseChannelArg(const char* cmd, const std::string& arg, const char* usage, Channel* out);
+
 // A message made from SMS text, normalised as mobile/ does (email::FinishPlainTextMessage).
 std::unique_ptr<Message> SmsMessage(std::string_view text);
 

@@ -83,14 +83,7 @@ int EvalCommand(const std::vector<std::string>& args) {
     return args.empty() ? 2 : 0;
   }
   Channel channel;
-  if (args[0] == "email") {
-    channel = Channel::kEmail;
-  } else if (args[0] == "sms") {
-    channel = Channel::kSms;
-  } else {
-    std::fprintf(stderr, "veto eval: expected email or sms (got '%s')\n%s", args[0].c_str(), kUsage);
-    return 2;
-  }
+  if (!ParseChannelArg("eval", args[0], kUsage, &channel)) return 2;
   TrainFlags flags;
   flags.SetChannel(channel);
   RuleOptions ro;

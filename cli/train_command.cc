@@ -63,14 +63,7 @@ int TrainCommand(const std::vector<std::string>& args) {
     return args.empty() ? 2 : 0;
   }
   Channel channel;
-  if (args[0] == "email") {
-    channel = Channel::kEmail;
-  } else if (args[0] == "sms") {
-    channel = Channel::kSms;
-  } else {
-    std::fprintf(stderr, "veto train: expected email or sms (got '%s')\n%s", args[0].c_str(), kTrainUsage);
-    return 2;
-  }
+  if (!ParseChannelArg("train", args[0], kTrainUsage, &channel)) return 2;
   TrainFlags flags;
   flags.SetChannel(channel);
   std::vector<std::string> ham, spam;
