@@ -56,9 +56,26 @@ class Arena {
   // Total bytes handed out so far.
   size_t bytes_used() const { return bytes_used_; }
 
+  // Forgets everything handed out (every view into the Arena dies) but keeps the first block
+  // when it has the standard size, so a reused Arena (one Message rebuilt per SMS) allocates
+  // nothing in the common case.
+  void Reset() {
+    if (!blocks_.empty() && first_block_size_ == block_size_) {
+      blocks_.resize(1);
+      cursor_ = blocks_[0].get();
+      remaining_ = first_block_size_;
+    } else {
+      blocks_.clear();
+      cursor_ = nullptr;
+      remaining_ = 0;
+    }
+    bytes_used_ = 0;
+  }
+
  private:
   void NewBlock(size_t at_least) {
     size_t size = at_least > block_size_ ? at_least : block_size_;
+    if (blocks_.empty()) first_block_size_ = size;
     blocks_.emplace_back(new char[size]);
     cursor_ = blocks_.back().get();
     remaining_ = size;
@@ -69,6 +86,7 @@ class Arena {
   char* cursor_ = nullptr;
   size_t remaining_ = 0;
   size_t bytes_used_ = 0;
+  size_t first_block_size_ = 0;
 };
 
 }  // namespace veto

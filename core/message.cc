@@ -57,6 +57,29 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+void Message::Reset() {
+  channel = Channel::kEmail;
+  envelope.client_ip.clear();
+  envelope.client_host.clear();
+  envelope.helo.clear();
+  envelope.mail_from.clear();
+  envelope.rcpt_to.clear();
+  envelope.queue_id.clear();
+  envelope.auth_user.clear();
+  sms = SmsFields();
+  full = {};
+  all_headers.clear();
+  parts.clear();
+  body = {};
+  body_elements.clear();
+  rawbody_elements.clear();
+  normalized_body = {};
+  uris.clear();
+  flags = Flags();
+  header_count = 0;
+  arena_.Reset();
+}
+
 std::vector<Header> Message::Headers() const {
   if (parts.empty()) return all_headers;
   return {all_headers.begin() + parts[0].header_begin, all_headers.begin() + parts[0].header_end};

@@ -187,7 +187,12 @@ class WhitespaceCollapser {
 #endif
       unsigned char c = static_cast<unsigned char>(*p);
       uint8_t cls = kClass[c];
-      if (cls == 0) {
+      if (c == ' ' && !in_ws && end - p >= 2 && kClass[static_cast<unsigned char>(p[1])] == 0) {
+        // One space between words (the common case) stays one space: what the run logic
+        // below would emit, without the round trip through in_ws.
+        *w++ = ' ';
+        ++p;
+      } else if (cls == 0) {
         if (in_ws) w = emit(w);
         *w++ = static_cast<char>(c);
         ++p;
@@ -941,12 +946,13 @@ absl::StatusOr<std::unique_ptr<Message>> ParseMessage(std::string_view raw,
 }
 
 void FinishPlainTextMessage(Message* m, const ParseOptions& options) {
-  std::string text = "\n";
+  // Per-thread working space: this runs once per SMS, where allocations were a visible cost.
+  std::string& text = ThreadBuffer(1);
+  text.push_back('\n');
   WhitespaceCollapser ws(&text);
   ws.Append(TruncateChars(m->sms.text, options.body_part_scan_chars));
   ws.Finish();
-  std::string scratch;
-  SetBodyFields(m, text, &scratch);
+  SetBodyFields(m, text, &ThreadBuffer(0));
   m->uris.clear();
   absl::flat_hash_set<std::string_view> seen;
   AddTextUris(m, &seen, options.max_uris);

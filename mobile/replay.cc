@@ -98,11 +98,11 @@ Action VerdictEvaluator::Evaluate(const SmsRecord& r, int64_t wall_now, std::str
                                   ReplayCounters* c) {
   const int64_t now_s = r.has_time ? r.timestamp_unix : wall_now;
   uint64_t t0 = profile_ ? NowNs() : 0;
-  std::unique_ptr<Message> m = BuildMessage(r, pipeline_.config().limits.parse);
+  BuildMessageInto(r, pipeline_.config().limits.parse, &message_);
   uint64_t t1 = profile_ ? NowNs() : 0;
   extra_.clear();
   if (signals_ != nullptr) {
-    const MessageFeatures f = ExtractFeatures(*m, signals_->options().duplicate_min_words);
+    const MessageFeatures f = ExtractFeatures(message_, signals_->options().duplicate_min_words);
     if (!signals_->Observe(f, now_s, &extra_).ok()) ++c->signal_errors;
   }
   uint64_t t2 = profile_ ? NowNs() : 0;
@@ -110,7 +110,7 @@ Action VerdictEvaluator::Evaluate(const SmsRecord& r, int64_t wall_now, std::str
     c->build_ns += t1 - t0;
     c->signals_ns += t2 - t1;
   }
-  return Finish(r, *m, extra_, wall_now, out, c);
+  return Finish(r, message_, extra_, wall_now, out, c);
 }
 
 Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,

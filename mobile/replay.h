@@ -77,6 +77,7 @@ class VerdictEvaluator {
   const config::Pipeline& pipeline_;
   SignalEngine* signals_;
   std::unique_ptr<config::Pipeline::Context> ctx_;
+  Message message_;  // rebuilt for every record (BuildMessageInto), its memory reused
   std::vector<Match> extra_;
   bool profile_;
 };

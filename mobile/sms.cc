@@ -141,6 +141,12 @@ absl::Status ParseTimestamp(std::string_view s, int64_t* unix_seconds, int32_t* 
 
 std::unique_ptr<Message> BuildMessage(const SmsRecord& r, const email::ParseOptions& options) {
   auto m = std::make_unique<Message>();
+  BuildMessageInto(r, options, m.get());
+  return m;
+}
+
+void BuildMessageInto(const SmsRecord& r, const email::ParseOptions& options, Message* m) {
+  m->Reset();
   m->channel = Channel::kSms;
   Arena& a = m->arena();
   m->sms.sender = a.Copy(r.sender);
@@ -158,8 +164,7 @@ std::unique_ptr<Message> BuildMessage(const SmsRecord& r, const email::ParseOpti
     m->all_headers.push_back({.name = "To", .raw = m->sms.recipient, .value = m->sms.recipient});
   }
   m->header_count = static_cast<uint32_t>(m->all_headers.size());
-  email::FinishPlainTextMessage(m.get(), options);
-  return m;
+  email::FinishPlainTextMessage(m, options);
 }
 
 }  // namespace veto::mobile

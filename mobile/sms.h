@@ -76,6 +76,8 @@ absl::Status ParseTimestamp(std::string_view s, int64_t* unix_seconds, int32_t* 
 // Builds the Message for `r`. The Message owns copies of every string.
 std::unique_ptr<Message> BuildMessage(const SmsRecord& r,
                                       const email::ParseOptions& options = {});
+// The same into `m`, which is Reset first (its memory reused): for loops over many records.
+void BuildMessageInto(const SmsRecord& r, const email::ParseOptions& options, Message* m);
 
 }  // namespace veto::mobile
 

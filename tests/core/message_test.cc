@@ -24,6 +24,62 @@ TEST(ArenaTest, ShrinkReturnsUnusedTail) {
   EXPECT_EQ(q, p + 10);
 }
 
+TEST(ArenaTest, ResetReusesTheFirstBlock) {
+  Arena arena(64);
+  char* first = arena.Allocate(10);
+  arena.Copy(std::string(200, 'x'));  // an oversized block of its own
+  arena.Allocate(60);                 // and one more standard block
+  arena.Reset();
+  EXPECT_EQ(arena.bytes_used(), 0u);
+  EXPECT_EQ(arena.Allocate(10), first);  // the first block again, from its start
+  std::string_view v = arena.Copy("after reset");
+  EXPECT_EQ(v, "after reset");
+}
+
+TEST(ArenaTest, ResetDropsAnOversizedFirstBlock) {
+  Arena arena(16);
+  arena.Copy(std::string(100, 'y'));  // first block larger than the standard size
+  arena.Reset();
+  EXPECT_EQ(arena.bytes_used(), 0u);
+  EXPECT_EQ(arena.Copy("z"), "z");
+}
+
+TEST(MessageTest, ResetMakesAnEmptyMessage) {
+  Message m;
+  m.channel = Channel::kSms;
+  m.envelope.mail_from = "a@example.com";
+  m.envelope.rcpt_to.push_back("b@example.com");
+  m.sms.sender = m.arena().Copy("+447700900123");
+  m.sms.timestamp_unix = 5;
+  m.full = m.arena().Copy("text");
+  m.all_headers.push_back({.name = "From", .raw = m.sms.sender, .value = m.sms.sender});
+  m.parts.emplace_back();
+  m.body = m.full;
+  m.body_elements.push_back(m.body);
+  m.rawbody_elements.push_back(m.body);
+  m.normalized_body = m.body;
+  m.uris.emplace_back();
+  m.flags.Set(MessageFlag::kCrlf);
+  m.header_count = 1;
+  m.Reset();
+  EXPECT_EQ(m.channel, Channel::kEmail);
+  EXPECT_TRUE(m.envelope.mail_from.empty());
+  EXPECT_TRUE(m.envelope.rcpt_to.empty());
+  EXPECT_TRUE(m.sms.sender.empty());
+  EXPECT_EQ(m.sms.timestamp_unix, 0);
+  EXPECT_TRUE(m.full.empty());
+  EXPECT_TRUE(m.all_headers.empty());
+  EXPECT_TRUE(m.parts.empty());
+  EXPECT_TRUE(m.body.empty());
+  EXPECT_TRUE(m.body_elements.empty());
+  EXPECT_TRUE(m.rawbody_elements.empty());
+  EXPECT_TRUE(m.normalized_body.empty());
+  EXPECT_TRUE(m.uris.empty());
+  EXPECT_TRUE(m.flags.empty());
+  EXPECT_EQ(m.header_count, 0u);
+  EXPECT_EQ(m.arena().bytes_used(), 0u);
+}
+
 TEST(FlagsTest, NamesInEnumOrder) {
   Flags f;
   EXPECT_TRUE(f.empty());
