@@ -15,49 +15,54 @@ uint64_t StableHash(std::string_view s, uint64_t seed) {
 
 namespace {
 
-bool IsWordByte(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
-}
-
-// Hash of one word as SimHash reads it (ASCII lower-cased, digits as '0').
-uint64_t WordHash(std::string_view w) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : w) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c + 32);
-    if (c >= '0' && c <= '9') c = '0';
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return Mix64(h);
-}
-
-}  // namespace
-
-namespace {
-
-// kSpread[x]: byte k of the result is bit k of x. Adding kSpread[byte j of h] to lane word j
-// counts, in 8 byte-wide lanes at once, how many features had each bit set: 8 additions per
-// feature instead of 64.
-struct SpreadTable {
-  uint64_t v[256];
-  constexpr SpreadTable() : v() {
-    for (int x = 0; x < 256; ++x) {
-      uint64_t r = 0;
-      for (int k = 0; k < 8; ++k) r |= static_cast<uint64_t>((x >> k) & 1) << (8 * k);
-      v[x] = r;
+// kWordByte.v[c]: 0 if c is no word byte (words are runs of ASCII letters and digits and
+// bytes >= 0x80), else the byte a word's hash reads for it (ASCII lower-cased, digits as
+// '0'); never 0 for a word byte.
+struct WordByteTable {
+  uint8_t v[256];
+  constexpr WordByteTable() : v() {
+    for (int c = 0; c < 256; ++c) {
+      if (c >= '0' && c <= '9') v[c] = '0';
+      else if (c >= 'A' && c <= 'Z') v[c] = static_cast<uint8_t>(c + 32);
+      else if ((c >= 'a' && c <= 'z') || c >= 0x80) v[c] = static_cast<uint8_t>(c);
     }
   }
 };
-constexpr SpreadTable kSpread;
+constexpr WordByteTable kWordByte;
 
+// Counts, for each of the 64 bits, how many added hashes had it set, and returns the
+// majority bits. The counts are bit-sliced: planes_[k] holds bit k of all 64 counts, so adding
+// a hash is a ripple-carry addition of 8 words (16 logic operations instead of 64 branchy
+// increments), and the majority test is a bit-sliced comparison. Every 255 hashes (the most 8
+// planes hold) the planes are added into 32-bit counts.
 class BitCounter {
  public:
   void Add(uint64_t h) {
-    for (int j = 0; j < 8; ++j) lanes_[j] += kSpread.v[(h >> (8 * j)) & 0xFF];
-    if (++pending_ == 255) Flush();  // a byte lane holds at most 255
+    uint64_t carry = h;
+    for (int k = 0; k < 8; ++k) {
+      const uint64_t next = planes_[k] & carry;
+      planes_[k] ^= carry;
+      carry = next;
+    }
+    if (++pending_ == 255) Flush();
     ++n_;
   }
+  // Bit b is set when more than half of the hashes had it set.
   uint64_t Result() {
+    if (!flushed_) {
+      // count > n/2  <=>  count > floor(n/2) =: t, compared from the top plane down.
+      const uint32_t t = n_ / 2;  // n_ < 255 here, so t fits in the 8 planes
+      uint64_t greater = 0, equal = ~uint64_t{0};
+      for (int k = 7; k >= 0; --k) {
+        if ((t >> k) & 1) {
+          equal &= planes_[k];
+        } else {
+          greater |= equal & planes_[k];
+          equal &= ~planes_[k];
+        }
+      }
+      return greater;
+    }
     Flush();
     uint64_t fp = 0;
     for (int b = 0; b < 64; ++b) {
@@ -68,31 +73,45 @@ class BitCounter {
 
  private:
   void Flush() {
-    for (int j = 0; j < 8; ++j) {
-      for (int k = 0; k < 8; ++k) ones_[8 * j + k] += (lanes_[j] >> (8 * k)) & 0xFF;
-      lanes_[j] = 0;
+    if (!flushed_) {
+      for (uint32_t& o : ones_) o = 0;
+      flushed_ = true;
     }
+    for (int b = 0; b < 64; ++b) {
+      uint32_t c = 0;
+      for (int k = 0; k < 8; ++k) c |= static_cast<uint32_t>((planes_[k] >> b) & 1) << k;
+      ones_[b] += c;
+    }
+    for (uint64_t& p : planes_) p = 0;
     pending_ = 0;
   }
-  uint64_t lanes_[8] = {};
-  uint32_t ones_[64] = {};
+  uint64_t planes_[8] = {};
+  uint32_t ones_[64];  // set by the first Flush
   uint32_t pending_ = 0;
   uint32_t n_ = 0;
+  bool flushed_ = false;
 };
 
 }  // namespace
 
 uint64_t SimHash(std::string_view text, int* words) {
+  // One pass: kWordByte says whether a byte belongs to a word and what the word's hash
+  // (FNV-1a, then Mix64) reads for it.
   BitCounter bits;
   int n = 0;
   uint64_t prev = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && !IsWordByte(static_cast<unsigned char>(text[i]))) ++i;
-    const size_t start = i;
-    while (i < text.size() && IsWordByte(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == start) break;
-    const uint64_t h = WordHash(text.substr(start, i - start));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
+  const unsigned char* const end = p + text.size();
+  while (true) {
+    while (p < end && kWordByte.v[*p] == 0) ++p;
+    if (p == end) break;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    do {
+      h ^= kWordByte.v[*p];
+      h *= 0x100000001b3ULL;
+      ++p;
+    } while (p < end && kWordByte.v[*p] != 0);
+    h = Mix64(h);
     bits.Add(h);
     if (n > 0) bits.Add(Mix64(prev * 31 + h + 0x51ed270b27f5e3a1ULL));
     prev = h;

@@ -40,6 +40,27 @@ TEST(Sketch, StableHashIsStable) {
   EXPECT_EQ(StableHash("+447700900123"), 0x0ull + StableHash("+447700900123"));
 }
 
+TEST(Sketch, SimHashIsPinned) {
+  // Fingerprints key shared Redis state and exported intelligence: they must never change.
+  // Values computed by the first implementation (two scans, byte-lane counters).
+  int words = 0;
+  EXPECT_EQ(SimHash("WINNER!! Claim your prize now, call 09061701461", &words),
+            0x9d5241ef411d9cfbull);
+  EXPECT_EQ(words, 7);
+  EXPECT_EQ(SimHash("Ok lar... Joking wif u oni...", &words), 0xd276a03f852200c2ull);
+  EXPECT_EQ(words, 6);
+  // 480 words, 959 features: more than one batch of 255 counts.
+  std::string long_text;
+  for (int i = 0; i < 60; ++i) {
+    if (i) long_text += ' ';
+    long_text += Cat("free entry ", i, " txt WIN to 87121 \xC3\x89" "clair");
+  }
+  EXPECT_EQ(SimHash(long_text, &words), 0x48313c753db6f62eull);
+  EXPECT_EQ(words, 480);
+  EXPECT_EQ(SimHash(" ... ", &words), 0u);
+  EXPECT_EQ(words, 0);
+}
+
 TEST(Sketch, SimHashNearDuplicates) {
   const uint64_t a = SimHash("WINNER!! As a valued network customer you have been selected to "
                              "receive a 900 prize reward! To claim call 09061701461");
