@@ -47,10 +47,8 @@ std::string UnfoldedRaw(const Header& h) {
 }
 
 std::vector<const Header*> Named(const Message& m, std::string_view name) {
-  std::vector<const Header*> out;
-  if (IsXSpam(name)) return out;  // deleted before the checks (§3.7)
-  for (const Header* h : m.GetHeaders(name)) out.push_back(h);
-  return out;
+  if (IsXSpam(name)) return {};  // deleted before the checks (§3.7)
+  return m.GetHeaders(name);
 }
 
 // The first host-looking token: after an '@' first, then anywhere (§3.4).
@@ -141,6 +139,22 @@ std::string FindIp(std::string_view v, bool reverse) {
 
 std::vector<ParsedAddress> ParseAddressList(std::string_view value) {
   std::vector<ParsedAddress> out;
+  // A bare address ("a@example.com", an SMS sender "+447700900123"): no separators, quotes,
+  // comments, brackets or inner spaces, so the general path below would return exactly it.
+  // The common case (every SMS), without its temporary strings.
+  const std::string_view bare = StripWhitespace(value);
+  bool simple = true;
+  for (char c : bare) {
+    if (c == ',' || c == ';' || c == '"' || c == '(' || c == ')' || c == '<' || c == '>' ||
+        c == ':' || c == '\\' || IsAsciiSpace(c)) {
+      simple = false;
+      break;
+    }
+  }
+  if (simple) {
+    if (!bare.empty()) out.push_back({std::string(bare), std::string()});
+    return out;
+  }
   // Split at commas outside quotes, angle brackets and comments.
   std::vector<std::string_view> items;
   int angle = 0, paren = 0;
@@ -253,6 +267,10 @@ std::string HeaderTarget(const Message& m, const HeaderSpec& spec, bool* present
   }
   if (EqualsIgnoreCase(name, "X-Veto-Flags")) {
     // veto's own pseudo-header: the normaliser's flags, so rules can use them.
+    if (m.flags.empty()) {
+      *present = false;
+      return spec.has_if_unset ? spec.if_unset : std::string();
+    }
     std::vector<std::string_view> flags = m.flags.Names();
     *present = !flags.empty();
     if (flags.empty()) return spec.has_if_unset ? spec.if_unset : std::string();
