@@ -562,6 +562,10 @@ FeedFormat GuessFeedFormat(std::string_view path) {
 }
 
 std::optional<FeedField> FeedFieldFromName(std::string_view name) {
+  // Most feeds spell the names exactly: look for that first, without a lower-cased copy.
+  for (const FieldName& f : kFieldNames) {
+    if (f.name == name) return f.field;
+  }
   const std::string n = AsciiLower(StripWhitespace(name));
   for (const FieldName& f : kFieldNames) {
     if (f.name == n) return f.field;

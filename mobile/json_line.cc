@@ -49,13 +49,26 @@ class Parser {
       return absl::InvalidArgumentError("not a JSON object");
     }
     std::string prefix;
-    if (!Object(&prefix, 1)) return error_;
+    const bool ok = Object(&prefix, 1);
+    out_->resize(used_);
+    if (!ok) return error_;
     SkipWs();
     if (pos_ != s_.size()) return Fail("unexpected data after the object");
     return absl::OkStatus();
   }
 
  private:
+  // The next output field: an element left by the previous line is reused (its strings keep
+  // their capacity), so a reader parsing line after line allocates nothing per field.
+  JsonField& NewField(std::string_view key, JsonField::Type type) {
+    if (used_ == out_->size()) out_->emplace_back();
+    JsonField& f = (*out_)[used_++];
+    f.key.assign(key);
+    f.type = type;
+    f.value.clear();
+    return f;
+  }
+
   bool Failed(std::string_view what) {
     error_ = absl::InvalidArgumentError(Cat("invalid JSON at byte ", pos_, ": ", what));
     return false;
@@ -150,8 +163,15 @@ class Parser {
       }
       // Copy a run of plain bytes, checking UTF-8.
       if (static_cast<uint8_t>(c) < 0x80) {
-        out->push_back(c);
-        ++pos_;
+        // Printable ASCII other than '"' and '\\' needs no look: copy the whole run at once.
+        size_t end = pos_ + 1;
+        while (end < s_.size()) {
+          const uint8_t b = static_cast<uint8_t>(s_[end]);
+          if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+          ++end;
+        }
+        out->append(s_.data() + pos_, end - pos_);
+        pos_ = end;
         continue;
       }
       const size_t n = Utf8SeqLen(s_, pos_);
@@ -204,9 +224,9 @@ class Parser {
     const char c = s_[pos_];
     if (c == '{') {
       std::string prefix = "\x01";  // fields of objects inside arrays are dropped
-      const size_t n = out_->size();
+      const size_t n = used_;
       if (!Object(&prefix, depth + 1)) return false;
-      out_->resize(n);
+      used_ = n;
       return true;
     }
     if (c == '[') return Array(depth + 1);
@@ -257,29 +277,20 @@ class Parser {
         if (!Object(&full, depth + 1)) return false;
       } else if (c == '[') {
         if (!Array(depth + 1)) return false;
-        out_->push_back({std::move(full), JsonField::kArray, {}});
+        NewField(full, JsonField::kArray);
+      } else if (c == '"') {
+        if (!String(&NewField(full, JsonField::kString).value)) return false;
+      } else if (c == 't') {
+        if (!Literal("true")) return false;
+        NewField(full, JsonField::kBool).value = "true";
+      } else if (c == 'f') {
+        if (!Literal("false")) return false;
+        NewField(full, JsonField::kBool).value = "false";
+      } else if (c == 'n') {
+        if (!Literal("null")) return false;
+        NewField(full, JsonField::kNull);
       } else {
-        JsonField f;
-        f.key = std::move(full);
-        if (c == '"') {
-          f.type = JsonField::kString;
-          if (!String(&f.value)) return false;
-        } else if (c == 't') {
-          f.type = JsonField::kBool;
-          if (!Literal("true")) return false;
-          f.value = "true";
-        } else if (c == 'f') {
-          f.type = JsonField::kBool;
-          if (!Literal("false")) return false;
-          f.value = "false";
-        } else if (c == 'n') {
-          f.type = JsonField::kNull;
-          if (!Literal("null")) return false;
-        } else {
-          f.type = JsonField::kNumber;
-          if (!Number(&f.value)) return false;
-        }
-        out_->push_back(std::move(f));
+        if (!Number(&NewField(full, JsonField::kNumber).value)) return false;
       }
       SkipWs();
       if (pos_ < s_.size() && s_[pos_] == ',') {
@@ -294,6 +305,7 @@ class Parser {
   std::vector<JsonField>* out_;
   bool* replaced_;
   size_t pos_ = 0;
+  size_t used_ = 0;  // fields of out_ filled so far
   absl::Status error_;
 };
 
@@ -301,7 +313,6 @@ class Parser {
 
 absl::Status ParseJsonLine(std::string_view line, std::vector<JsonField>* fields,
                            bool* replaced) {
-  fields->clear();
   return Parser(line, fields, replaced).Run();
 }
 

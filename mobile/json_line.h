@@ -29,8 +29,9 @@ struct JsonField {
   std::string value;  // string: decoded UTF-8; number: as written; bool: "true"/"false"
 };
 
-// Parses `line` (one JSON object, surrounding whitespace allowed) into `fields` (cleared
-// first). Errors (InvalidArgument): "invalid JSON at byte N: expected ':'" and the like;
+// Parses `line` (one JSON object, surrounding whitespace allowed) into `fields` (what it held
+// is replaced; its elements' memory is reused, so pass the same vector line after line).
+// Errors (InvalidArgument): "invalid JSON at byte N: expected ':'" and the like;
 // "JSON nesting deeper than 16"; "not a JSON object". Invalid UTF-8 inside strings is
 // replaced by U+FFFD (*replaced set), not an error: feeds in the wild have it.
 absl::Status ParseJsonLine(std::string_view line, std::vector<JsonField>* fields,
