@@ -32,14 +32,43 @@ int64_t WallSeconds() {
       .count();
 }
 
-void AppendNumber(double v, std::string* out) {
+}  // namespace
+
+void AppendVerdictNumber(double v, std::string* out) {
   if (!std::isfinite(v)) {
     out->append("null");
     return;
   }
   char buf[32];
   // Three decimals are plenty for scores; trailing zeros trimmed.
-  const double r = std::round(v * 1000) / 1000;
+  const double k = std::round(v * 1000);
+  const double r = k / 1000;
+  if (r != 0 && std::fabs(k) < 1e6) {
+    // |r| < 1000 with at most three decimals: std::to_chars' shortest form is then the fixed
+    // notation of k / 1000 with trailing zeros trimmed (a decimal of at most 9 significant
+    // digits is the shortest that reads back as r, and never longer than the scientific
+    // form). Written directly: to_chars of a double was a visible share of the output stage.
+    int64_t n = static_cast<int64_t>(k);
+    char* p = buf;
+    if (n < 0) {
+      *p++ = '-';
+      n = -n;
+    }
+    p = std::to_chars(p, buf + sizeof buf, n / 1000).ptr;
+    int frac = static_cast<int>(n % 1000);
+    if (frac != 0) {
+      *p++ = '.';
+      *p++ = static_cast<char>('0' + frac / 100);
+      frac %= 100;
+      if (frac != 0) {
+        *p++ = static_cast<char>('0' + frac / 10);
+        frac %= 10;
+        if (frac != 0) *p++ = static_cast<char>('0' + frac);
+      }
+    }
+    out->append(buf, p);
+    return;
+  }
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, r);
   if (ec != std::errc()) {
     out->append("0");
@@ -47,6 +76,10 @@ void AppendNumber(double v, std::string* out) {
   }
   out->append(buf, p);
 }
+
+namespace {
+
+void AppendNumber(double v, std::string* out) { AppendVerdictNumber(v, out); }
 
 void AppendInt(int64_t v, std::string* out) {
   char buf[24];

@@ -115,6 +115,10 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
                                      SignalEngine* signals, int out_fd,
                                      const ReplayOptions& options);
 
+// How verdicts write scores and probabilities: rounded to three decimals, in std::to_chars'
+// shortest form ("13.3", "0.998", "-1.5", "0"; "null" if not finite). Exposed for tests.
+void AppendVerdictNumber(double v, std::string* out);
+
 // The summary for people (counts per action, top rules, msgs/s, precision/recall/FPR and
 // the confusion matrix when labels exist).
 std::string SummaryText(const ReplaySummary& s, size_t top_rules = 10);

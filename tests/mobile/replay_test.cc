@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -74,6 +76,34 @@ std::string Field(const std::string& json, const std::string& key) {
     if (x.key == key) return x.value;
   }
   return "";
+}
+
+// The fast path of AppendVerdictNumber must print exactly what std::to_chars printed for the
+// rounded value (every verdict file written before depends on it).
+TEST(Replay, VerdictNumbersAreToCharsOfTheRoundedValue) {
+  auto reference = [](double v) {
+    const double r = std::round(v * 1000) / 1000;
+    char buf[64];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, r);
+    return std::string(buf, p);
+  };
+  std::string got;
+  for (int64_t k = -1100000; k <= 1100000; ++k) {
+    const double v = static_cast<double>(k) / 1000;
+    got.clear();
+    AppendVerdictNumber(v, &got);
+    ASSERT_EQ(got, reference(v)) << k;
+  }
+  for (double v : {0.0, -0.0, -0.0004, 0.0004, 0.0005, -0.0005, 1e-9, 999.9995, 999.9994,
+                   -999.9996, 1000.0, 123456.7, 1e6, 1e7, 1e15, 1e300, -2.5e-7, 3.14159265,
+                   0.9999999, 13.3, 0.998}) {
+    got.clear();
+    AppendVerdictNumber(v, &got);
+    EXPECT_EQ(got, reference(v)) << v;
+  }
+  got.clear();
+  AppendVerdictNumber(std::nan(""), &got);
+  EXPECT_EQ(got, "null");
 }
 
 TEST(Replay, SampleJsonlConcatenationAndPayloads) {
