@@ -109,6 +109,7 @@ std::string SerializeModel(const ModelData& m) {
              t.channel == Channel::kEmail ? "email" : "sms", "\n", "feature_bits ",
              t.feature_bits, "\n", "word_bigrams ", t.word_bigrams ? 1 : 0, "\n", "char_ngram ",
              t.char_ngram, "\n", "char_ngram_max_bytes ", t.char_ngram_max_bytes, "\n",
+             "char_ngram_min_word ", t.char_ngram_min_word, "\n",
              "max_body_bytes ", t.max_body_bytes, "\n", "kind ", ModelKindName(p.kind), "\n",
              "nb_strength ", Num(p.nb_strength), "\n", "nb_unknown ", Num(p.nb_unknown), "\n",
              "nb_min_dev ", Num(p.nb_min_dev), "\n", "nb_max_tokens ", p.nb_max_tokens, "\n",
@@ -158,7 +159,7 @@ absl::StatusOr<ModelData> ParseModel(std::string_view bytes, std::string_view so
       "char_ngram",  "char_ngram_max_bytes", "max_body_bytes", "kind", "nb_strength",
       "nb_unknown",  "nb_min_dev",    "nb_max_tokens", "ftrl_alpha",   "ftrl_beta",
       "ftrl_l1",     "ftrl_l2",       "epochs",        "spam_messages", "ham_messages",
-      "bias",        "header_words"};
+      "bias",        "header_words", "char_ngram_min_word"};
   constexpr size_t kNumKeys = sizeof kKeys / sizeof kKeys[0];
   std::string_view values[kNumKeys];
   bool seen[kNumKeys] = {};
@@ -176,6 +177,12 @@ absl::StatusOr<ModelData> ParseModel(std::string_view bytes, std::string_view so
     if (seen[k]) return bad(Cat("header line ", line_no, ": duplicate key '", key, "'"));
     seen[k] = true;
     values[k] = line.substr(sp + 1);
+  }
+  constexpr size_t kMinWordKey = kNumKeys - 1;  // new in format 2
+  const bool format1 = seen[0] && values[0] == "1";
+  if (format1 && !seen[kMinWordKey]) {
+    seen[kMinWordKey] = true;
+    values[kMinWordKey] = "0";  // format 1: n-grams of every word
   }
   for (size_t k = 0; k < kNumKeys; ++k) {
     if (!seen[k]) return bad(Cat("header: missing key '", kKeys[k], "'"));
@@ -199,7 +206,7 @@ absl::StatusOr<ModelData> ParseModel(std::string_view bytes, std::string_view so
   absl::Status s;
   s = get_int(0, 0, 1 << 30, &v);
   if (!s.ok()) return s;
-  if (v != kModelFormatVersion) {
+  if (v != kModelFormatVersion && v != 1) {
     return bad(Cat("model format ", v, " is not supported (this veto reads format ",
                    kModelFormatVersion, "); retrain with `veto train`"));
   }
@@ -218,6 +225,7 @@ absl::StatusOr<ModelData> ParseModel(std::string_view bytes, std::string_view so
                      {4, 0, 1, &bigrams},
                      {5, 0, 8, &m.tokenizer.char_ngram},
                      {6, 0, 1 << 30, &m.tokenizer.char_ngram_max_bytes},
+                     {kMinWordKey, 0, 1 << 30, &m.tokenizer.char_ngram_min_word},
                      {7, 1, 1 << 30, &m.tokenizer.max_body_bytes},
                      {12, 1, 1 << 20, &m.params.nb_max_tokens},
                      {17, 0, 1000, &m.params.epochs}};

@@ -9,7 +9,7 @@
 //   absl::StatusOr<ModelData> data = ReadModelFile("classifiers/models/sms.model");
 //   absl::Status s = WriteModelFile("out.model", *data);   // atomic (temp file + rename)
 //
-// File format, version 1 (all integers little-endian):
+// File format, version 2 (all integers little-endian):
 //
 //   "VETOCLF\n"                               magic, 8 bytes
 //   "key value\n" ...                         text header, one key per line, readable with
@@ -20,10 +20,11 @@
 //                   f32 weight }
 //   u64 checksum                              FNV-1a 64 of every byte before it
 //
-// Header keys: format (1), name, channel (email|sms), feature_bits, word_bigrams, char_ngram,
-// char_ngram_max_bytes, max_body_bytes, kind (nb|lr|combined), nb_strength, nb_unknown,
+// Header keys: format (2), name, channel (email|sms), feature_bits, word_bigrams, char_ngram,
+// char_ngram_max_bytes, char_ngram_min_word, max_body_bytes, kind (nb|lr|combined), nb_strength, nb_unknown,
 // nb_min_dev, nb_max_tokens, ftrl_alpha, ftrl_beta, ftrl_l1, ftrl_l2, epochs, spam_messages,
-// ham_messages, bias. Every key is required; an unknown key, a wrong format number, a bad
+// ham_messages, bias, header_words. Every key is required (format 1 files, which predate
+// char_ngram_min_word, are read with it 0: n-grams of every word, as they were trained); an unknown key, a wrong format number, a bad
 // checksum, unsorted or out-of-range indices, non-finite numbers or trailing bytes are errors
 // (DataLoss for damage, InvalidArgument for a mismatch), never a crash.
 //
@@ -42,7 +43,7 @@
 
 namespace veto::classifiers {
 
-inline constexpr uint32_t kModelFormatVersion = 1;
+inline constexpr uint32_t kModelFormatVersion = 2;
 
 // Which model gives the probability.
 enum class ModelKind : uint8_t {

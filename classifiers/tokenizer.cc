@@ -175,6 +175,10 @@ absl::Status TokenizerOptions::Validate() const {
     return absl::InvalidArgumentError(
         Cat("tokenizer: char_ngram must be 0 or 2..8 (got ", char_ngram, ")"));
   }
+  if (char_ngram_min_word > kMaxWordBytes + 1) {
+    return absl::InvalidArgumentError(Cat("tokenizer: char_ngram_min_word must be 0..",
+                                          kMaxWordBytes + 1, " (got ", char_ngram_min_word, ")"));
+  }
   if (max_body_bytes == 0) {
     return absl::InvalidArgumentError("tokenizer: max_body_bytes must be positive");
   }
@@ -367,7 +371,9 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
     // The n-grams of " word ", each the value ShortHash would read from a padded copy, kept
     // in a register window that shifts one byte in at a time (a copy read back with 8-byte
     // loads stalls on store forwarding, which was a fifth of the tokenizer's time).
-    if (char_grams && word.size() + 2 > n_gram) {
+    const bool gram_word = word.size() >= options_.char_ngram_min_word ||
+                           (digits > 0 && digits < word.size());
+    if (char_grams && gram_word && word.size() + 2 > n_gram) {
       const unsigned top = 8 * (n_gram - 1);
       uint64_t window = uint64_t{' '} << top;
       for (size_t i = 0; i + 2 < n_gram; ++i) {  // the leading space and n - 2 bytes

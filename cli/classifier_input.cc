@@ -25,6 +25,8 @@ const char kTrainFlagsUsage[] =
     "  --no-header-words      email: only From domain, mailer and MIME structure from the\n"
     "                         headers, not every header's name and value words\n"
     "  --char-ngram N         byte n-grams inside words, 0 = off (default 4 SMS, 0 email)\n"
+    "  --char-ngram-min-word N  n-grams only for words of >= N bytes and words mixing\n"
+    "                         letters and digits; 0 = every word (default 8)\n"
     "  --alpha X, --l1 X, --l2 X   FTRL-Proximal learning rate and regularisation\n";
 
 std::string DefaultModelPath(Channel channel) {
@@ -87,6 +89,8 @@ bool TrainFlags::Consume(const std::vector<std::string>& args, size_t* i, std::s
   } else if (a == "--char-ngram") {
     integer(0, 8, &options.tokenizer.char_ngram);
     if (options.tokenizer.char_ngram == 1) *error = "--char-ngram: expected 0 or 2..8";
+  } else if (a == "--char-ngram-min-word") {
+    integer(0, 41, &options.tokenizer.char_ngram_min_word);
   } else if (a == "--alpha") {
     number(1e-6, 1e3, &p.ftrl_alpha);
   } else if (a == "--l1") {

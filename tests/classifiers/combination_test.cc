@@ -63,9 +63,11 @@ void ExpectSumAtLeastAsGood(const std::string& args) {
   ASSERT_TRUE(rows.count("classifier") && rows.count("rules") && rows.count("rules + classifier"))
       << out;
   const Row &c = rows["classifier"], &r = rows["rules"], &sum = rows["rules + classifier"];
-  // Recall is a count over the spam (exact); AUC is printed to 5 decimals.
+  // Recall at the operating point is a count over the spam: at least as high, exactly. ROC
+  // AUC is printed to 5 decimals: equal at that precision or higher (with veto's SMS rules,
+  // which add no ranking information to the SMS classifier, the sum's AUC is 4e-6 below it).
   EXPECT_GE(sum.recall, std::max(c.recall, r.recall)) << out;
-  EXPECT_GE(sum.auc, std::max(c.auc, r.auc) - 1e-5) << out;
+  EXPECT_GE(sum.auc, std::max(c.auc, r.auc) - 1e-5 - 1e-9) << out;
 }
 
 TEST(CombinationTest, SmsPipelineSumAtLeastAsGoodAsEither) {

@@ -49,7 +49,7 @@ std::string ReplaceHeader(std::string bytes, const std::string& from, const std:
 TEST(ModelFileTest, RoundTrip) {
   ModelData m = Sample();
   std::string bytes = SerializeModel(m);
-  EXPECT_TRUE(bytes.starts_with("VETOCLF\nformat 1\nname TEST_MODEL\n"));
+  EXPECT_TRUE(bytes.starts_with("VETOCLF\nformat 2\nname TEST_MODEL\n"));
   auto back = ParseModel(bytes);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->name, "TEST_MODEL");
@@ -63,6 +63,17 @@ TEST(ModelFileTest, RoundTrip) {
   EXPECT_EQ(back->entries[1].ham, 4u);
   EXPECT_FLOAT_EQ(back->entries[1].weight, -1.25f);
   EXPECT_EQ(SerializeModel(*back), bytes);
+}
+
+// A format 1 file (no char_ngram_min_word: models trained with n-grams of every word) still
+// loads, and tokenises as it was trained.
+TEST(ModelFileTest, ReadsFormat1) {
+  std::string v2 = SerializeModel(Sample());
+  std::string v1 = ReplaceHeader(ReplaceHeader(v2, "format 2\n", "format 1\n"),
+                                 "char_ngram_min_word 8\n", "");
+  auto m = ParseModel(v1);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->tokenizer.char_ngram_min_word, 0u);
 }
 
 TEST(ModelFileTest, FileRoundTripAndMissingFile) {
@@ -122,8 +133,13 @@ TEST(ModelFileTest, BadFiles) {
       {"magic only", "VETOCLF\n", absl::StatusCode::kDataLoss, "truncated"},
       {"truncated", good.substr(0, good.size() - 20), absl::StatusCode::kDataLoss, "checksum"},
       {"bit flip", flipped, absl::StatusCode::kDataLoss, "checksum"},
-      {"newer format", ReplaceHeader(good, "format 1\n", "format 2\n"),
-       absl::StatusCode::kInvalidArgument, "format 2 is not supported"},
+      {"newer format", ReplaceHeader(good, "format 2\n", "format 3\n"),
+       absl::StatusCode::kInvalidArgument, "format 3 is not supported"},
+      {"format 2 without char_ngram_min_word",
+       ReplaceHeader(good, "char_ngram_min_word 8\n", ""), absl::StatusCode::kInvalidArgument,
+       "missing key 'char_ngram_min_word'"},
+      {"bad char_ngram_min_word", ReplaceHeader(good, "char_ngram_min_word 8\n", "char_ngram_min_word 99\n"),
+       absl::StatusCode::kInvalidArgument, "char_ngram_min_word"},
       {"unknown key", ReplaceHeader(good, "epochs 10\n", "epochz 10\n"),
        absl::StatusCode::kInvalidArgument, "unknown key 'epochz'"},
       {"missing key", ReplaceHeader(good, "epochs 10\n", ""), absl::StatusCode::kInvalidArgument,

@@ -87,9 +87,35 @@ TEST(TokenizerTest, PhoneShortCodeAndCurrencyShapes) {
   EXPECT_FALSE(Has(plain, tok.Feature(kShape, "short_code")));
 }
 
+// By default only long words (>= 8 bytes) and words mixing letters and digits get n-grams.
+TEST(TokenizerTest, CharGramsOnlyForLongOrMixedWords) {
+  TokenizerOptions o = TokenizerOptions::Sms();
+  ASSERT_EQ(o.char_ngram_min_word, 8u);
+  Tokenizer tok(o);
+  auto gram = [&](const char* padded_word, size_t at) {
+    std::string p = std::string(padded_word) + std::string(8, '\0');
+    return FeatureIndex(ShortHash(kCharGram, p.data() + at, 4), o.feature_bits);
+  };
+  FeatureSet fs;
+  tok.Tokenize(*Sms("prize"), &fs);  // 5 bytes: no grams
+  EXPECT_FALSE(Has(fs, gram(" prize ", 0)));
+  tok.Tokenize(*Sms("ringtone"), &fs);  // 8 bytes: grams
+  EXPECT_TRUE(Has(fs, gram(" ringtone ", 0)));
+  EXPECT_TRUE(Has(fs, gram(" ringtone ", 6)));  // "one "
+  tok.Tokenize(*Sms("fr33"), &fs);  // mixed letters and digits: grams however short
+  EXPECT_TRUE(Has(fs, gram(" fr33 ", 1)));  // "fr33"
+  tok.Tokenize(*Sms("12345"), &fs);  // digits only: a number shape, no grams
+  EXPECT_FALSE(Has(fs, gram(" 12345 ", 0)));
+  o.char_ngram_min_word = 0;  // every word
+  Tokenizer all(o);
+  all.Tokenize(*Sms("prize"), &fs);
+  EXPECT_TRUE(Has(fs, gram(" prize ", 0)));
+}
+
 TEST(TokenizerTest, CharGramsOnlyForShortTexts) {
   TokenizerOptions o = TokenizerOptions::Sms();
   o.char_ngram_max_bytes = 64;
+  o.char_ngram_min_word = 0;
   Tokenizer tok(o);
   FeatureSet short_fs, long_fs;
   tok.Tokenize(*Sms("prize"), &short_fs);
@@ -109,6 +135,7 @@ TEST(TokenizerTest, CharGramsAreEveryGramOfThePaddedWord) {
       if (word.size() + 2 <= n) continue;
       TokenizerOptions o = TokenizerOptions::Sms();
       o.char_ngram = n;
+      o.char_ngram_min_word = 0;  // every word
       Tokenizer tok(o);
       FeatureSet fs;
       tok.Tokenize(*Sms(word), &fs);
