@@ -692,7 +692,7 @@ TEST(DifferentialTest, HyperscanAgreesWithPcre2) {
 
 TEST(ConfirmRegexTest, CatastrophicBacktrackingIsBounded) {
   // Both the JIT and the interpreter path (an atomic group forces the interpreter).
-  for (const char* regex : {"/(a+)+$/", "/(?>x?)(a+)+$/", "/(a|aa)+$/", "/(\\w+\\s?)+$/"}) {
+  for (const char* regex : {"/(a+)+$/", "/(?>x|y)?(a+)+$/", "/(a|aa)+$/", "/(\\w+\\s?)+$/"}) {
     absl::StatusOr<PerlRegex> re = ParsePerlRegex(regex);
     ASSERT_TRUE(re.ok());
     absl::StatusOr<std::unique_ptr<ConfirmRegex>> pc = ConfirmRegex::Compile(*re);
@@ -711,6 +711,48 @@ TEST(ConfirmRegexTest, CatastrophicBacktrackingIsBounded) {
     EXPECT_TRUE((*pc)->Matches("aaa")) << regex;
     EXPECT_EQ((*pc)->limit_hits(), 2u) << regex;
   }
+}
+
+// An atomic group around one greedy repeat of a single character or class runs as a possessive
+// repeat on the JIT; it must match exactly what the interpreter's atomic group matches (the
+// same group written so that it is not rewritten: "(?:X)" instead of "X").
+TEST(ConfirmRegexTest, AtomicSingleRepeatMatchesLikeTheAtomicGroup) {
+  const std::pair<const char*, const char*> kPairs[] = {
+      {"/^(?>\\s{0,3})x/m", "/^(?>(?:\\s){0,3})x/m"},
+      {"/(?>\\s{0,3})\\s/", "/(?>(?:\\s){0,3})\\s/"},
+      {"/a(?>b*)b/", "/a(?>(?:b)*)b/"},
+      {"/a(?>b+)c/", "/a(?>(?:b)+)c/"},
+      {"/a(?>[b-d]{2,})d/i", "/a(?>(?:[b-d]){2,})d/i"},
+      {"/a(?>[^x]?)y/", "/a(?>(?:[^x])?)y/"},
+      {"/(?>\\d{2,4})5/", "/(?>(?:\\d){2,4})5/"},
+      {"/(?>\\s{0,50})(?:your|full)\\s+name/im", "/(?>(?:\\s){0,50})(?:your|full)\\s+name/im"},
+  };
+  uint32_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) & 0x7fff;
+  };
+  const char kAlphabet[] = "abcdxy5 \t\nBCD1234";
+  int checked = 0;
+  for (const auto& [rewritten, interpreted] : kPairs) {
+    auto a = ParsePerlRegex(rewritten);
+    auto b = ParsePerlRegex(interpreted);
+    ASSERT_TRUE(a.ok() && b.ok()) << rewritten;
+    auto pa = ConfirmRegex::Compile(*a);
+    auto pb = ConfirmRegex::Compile(*b);
+    ASSERT_TRUE(pa.ok() && pb.ok()) << rewritten;
+    for (int i = 0; i < 3000; ++i) {
+      std::string subject;
+      size_t len = next() % 12;
+      for (size_t k = 0; k < len; ++k) subject += kAlphabet[next() % (sizeof(kAlphabet) - 1)];
+      if (i % 7 == 0) subject = "  \n   your  name\n" + subject;
+      ASSERT_EQ((*pa)->Matches(subject), (*pb)->Matches(subject)) << rewritten << " on \"" << subject << "\"";
+      ASSERT_EQ((*pa)->CountMatches(subject), (*pb)->CountMatches(subject))
+          << rewritten << " on \"" << subject << "\"";
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 8 * 3000);
 }
 
 std::string Alternation(int words) {
