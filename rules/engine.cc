@@ -344,7 +344,12 @@ class Engine : public CompiledRules {
       s->scan_ns.assign(all_dbs_.size(), 0);
       s->scan_calls.assign(all_dbs_.size(), 0);
       s->scan_bytes.assign(all_dbs_.size(), 0);
-      for (const Database* d : all_dbs_) s->scan_names.push_back(d->name);
+      for (const Database* d : all_dbs_) {
+        std::string name = Cat(d->name, " (", d->patterns.size(), ":");
+        for (size_t k = 0; k < d->patterns.size() && k < 8; ++k)
+          name += Cat(" ", slot_names_[patterns_[d->patterns[k]].slot]);
+        s->scan_names.push_back(Cat(name, d->patterns.size() > 8 ? " ...)" : ")"));
+      }
     }
     return s;
   }
