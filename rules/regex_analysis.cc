@@ -36,7 +36,28 @@ struct Info {
   bool exact_ok = true;  // `exact` is every string the sub-expression can match
   Strings exact = {""};
   std::optional<Strings> required;  // every match contains one of these
+  // Every match starts (ends) with one of these; {""} when nothing is known. Only read through
+  // Prefixes()/Suffixes(), which give `exact` when it is known.
+  Strings prefix = {""};
+  Strings suffix = {""};
 };
+
+const Strings& Prefixes(const Info& i) { return i.exact_ok ? i.exact : i.prefix; }
+const Strings& Suffixes(const Info& i) { return i.exact_ok ? i.exact : i.suffix; }
+
+// Every a + b, or nullopt when that is more than kMaxExact strings or one is too long.
+std::optional<Strings> Product(const Strings& a, const Strings& b) {
+  if (a.size() * b.size() > kMaxExact) return std::nullopt;
+  Strings out;
+  for (const std::string& x : a) {
+    for (const std::string& y : b) {
+      if (x.size() + y.size() > kMaxExactLength) return std::nullopt;
+      out.push_back(x + y);
+    }
+  }
+  SortUnique(out);
+  return out;
+}
 
 size_t MinLength(const Strings& s) {
   size_t m = SIZE_MAX;
@@ -249,6 +270,16 @@ class Analyzer {
     }
     if (out.exact_ok) SortUnique(out.exact);
     else out.exact.clear();
+    // A match of the alternation starts (ends) as one of its branches does.
+    for (Strings Info::*edge : {&Info::prefix, &Info::suffix}) {
+      Strings all;
+      for (const Info& b : branches) {
+        const Strings& e = edge == &Info::prefix ? Prefixes(b) : Suffixes(b);
+        all.insert(all.end(), e.begin(), e.end());
+      }
+      SortUnique(all);
+      out.*edge = all.size() <= kMaxExact ? all : Strings{""};
+    }
     if (gate_ok) {
       SortUnique(gate);
       out.required = std::move(gate);
@@ -261,6 +292,8 @@ class Analyzer {
     Strings run = {""};  // product of the current run of exact items
     bool all_exact = true;
     std::optional<Strings> best;
+    Strings prefix;  // of the whole concatenation, once the first inexact item is seen
+    bool prefix_known = false;
     while (!AtEnd() && Peek() != '|' && Peek() != ')') {
       std::optional<Info> item = Quantified();
       if (!item.has_value()) return std::nullopt;
@@ -280,16 +313,26 @@ class Analyzer {
           continue;
         }
       }
-      // The run ends here: it is one candidate, the item's own best set another.
-      Consider(best, run);
+      // The run ends here. It is immediately followed by the item's start, so the run joined
+      // with the item's prefixes is one candidate ("ad" + "d+" gives "ad"); the item's own best
+      // set another; and the next run starts with the item's suffixes ("d+" + "res": "dres").
+      std::optional<Strings> joined = Product(run, Prefixes(*item));
+      const Strings& head = joined.has_value() ? *joined : run;
+      Consider(best, head);
+      if (!prefix_known) {
+        prefix = head;
+        prefix_known = true;
+      }
       all_exact = false;
       if (std::optional<Strings> s = BestSet(*item)) Consider(best, *s);
-      run = item->exact_ok ? item->exact : Strings{""};
+      run = Suffixes(*item);
     }
     Consider(best, run);
     out.exact_ok = all_exact;
     out.exact = all_exact ? run : Strings{};
     out.required = best;
+    out.prefix = prefix_known ? prefix : run;
+    out.suffix = run;
     return out;
   }
 
@@ -368,6 +411,9 @@ class Analyzer {
       return out;  // may match nothing: no required literal
     }
     out.required = BestSet(child);
+    // At least one copy: a match starts as the child's first copy does, ends as its last.
+    out.prefix = Prefixes(child);
+    out.suffix = Suffixes(child);
     out.exact_ok = false;
     out.exact.clear();
     if (bounded && min == max && child.exact_ok) {

@@ -1031,9 +1031,13 @@ TEST(AnalyzeExpressionTest, GatesAndCosts) {
     std::vector<std::string> gate;  // expected; empty: none
   };
   const Case kCases[] = {
-      {"\\bfree\\s+(?:money|cash)\\b", {"free"}},
+      // "free" followed by the first byte of \s+: longer than "free" alone.
+      {"\\bfree\\s+(?:money|cash)\\b", {"free\t", "free\n", "free\v", "free\f", "free\r", "free "}},
       {"colou?r\\x20[Pp]ink", {"color pink", "colour pink"}},
-      {"(?:abc|def)+x", {"abc", "def"}},
+      {"(?:abc|def)+x", {"abcx", "defx"}},   // the repeat's last copy is followed by x
+      {"ad+res+e?", {"dres"}},              // a repeat's edges join the literals around it
+      {"of+ice|ter+itory", {"fice", "ritory"}},
+      {"x(?:ab)*y", {"x"}},                  // (?:ab)* may be empty: x and y stay apart
       {"(?=foo)bar", {"bar"}},               // lookaround is ignored
       {"(?:a|)bcd", {"bcd"}},               // "abcd" contains "bcd": redundant
       {"(?:abc)?", {}},                      // may match the empty string
