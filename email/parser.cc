@@ -180,6 +180,17 @@ class WhitespaceCollapser {
           p += 16;
           continue;
         }
+        // Prose: the only bytes that need a look are single spaces between visible ASCII.
+        // Each such space stays one space, so the block is already its own output, up to a
+        // space in the last lane (what follows it is not known yet).
+        const unsigned spaces =
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+        if (mask == spaces && (spaces & (spaces >> 1)) == 0) {
+          const int n = (spaces & 0x8000) ? 15 : 16;
+          w += n;
+          p += n;
+          continue;
+        }
         unsigned n = __builtin_ctz(mask);
         w += n;
         p += n;
