@@ -137,21 +137,27 @@ std::string FindIp(std::string_view v, bool reverse) {
 
 }  // namespace
 
-std::vector<ParsedAddress> ParseAddressList(std::string_view value) {
-  std::vector<ParsedAddress> out;
-  // A bare address ("a@example.com", an SMS sender "+447700900123"): no separators, quotes,
-  // comments, brackets or inner spaces, so the general path below would return exactly it.
-  // The common case (every SMS), without its temporary strings.
-  const std::string_view bare = StripWhitespace(value);
-  bool simple = true;
-  for (char c : bare) {
+namespace {
+
+// A bare address ("a@example.com", an SMS sender "+447700900123"): no separators, quotes,
+// comments, brackets or inner spaces, so ParseAddressList's general path would return exactly
+// it (trimmed) as the one address, without a display name. The common case (every SMS).
+bool IsBareAddress(std::string_view value, std::string_view* bare) {
+  *bare = StripWhitespace(value);
+  for (char c : *bare) {
     if (c == ',' || c == ';' || c == '"' || c == '(' || c == ')' || c == '<' || c == '>' ||
         c == ':' || c == '\\' || IsAsciiSpace(c)) {
-      simple = false;
-      break;
+      return false;
     }
   }
-  if (simple) {
+  return true;
+}
+
+}  // namespace
+
+std::vector<ParsedAddress> ParseAddressList(std::string_view value) {
+  std::vector<ParsedAddress> out;
+  if (std::string_view bare; IsBareAddress(value, &bare)) {
     if (!bare.empty()) out.push_back({std::string(bare), std::string()});
     return out;
   }
@@ -304,6 +310,35 @@ std::string HeaderTarget(const Message& m, const HeaderSpec& spec, bool* present
     if (!*present && spec.has_if_unset) return spec.if_unset;
     return from;
   } else {
+    // The common case without temporaries: an ordinary header, its decoded value or its
+    // bare :addr, present at most once (SMS From/To; Subject, Date, ... of most mail). Gives
+    // what the general code below gives.
+    if (!spec.raw && !spec.display_name && !spec.host && !spec.domain && !spec.ip &&
+        !spec.revip && !IsXSpam(name)) {
+      const Header* only = nullptr;
+      int count = 0;
+      const uint32_t end = m.parts.empty() ? static_cast<uint32_t>(m.all_headers.size())
+                                           : m.parts[0].header_end;
+      for (uint32_t i = 0; i < end && count < 2; ++i) {
+        if (EqualsIgnoreCase(m.all_headers[i].name, name)) {
+          only = &m.all_headers[i];
+          ++count;
+        }
+      }
+      std::string_view bare;
+      if (count == 0 || (count == 1 && (!spec.addr || IsBareAddress(only->raw, &bare)))) {
+        if (count == 1 && !spec.addr) {
+          *present = true;
+          return Cat(only->value, "\n");
+        }
+        if (count == 1 && !bare.empty()) {
+          *present = true;
+          return std::string(bare);
+        }
+        *present = false;
+        return spec.has_if_unset ? spec.if_unset : std::string();
+      }
+    }
     hs = Named(m, name);
   }
   if (!hs.empty() && (spec.first || spec.last)) {

@@ -66,5 +66,42 @@ TEST(HeaderTarget, SmsSenderAsFromAddr) {
   EXPECT_FALSE(present);
 }
 
+TEST(HeaderTarget, OnceTwiceAndModifiers) {
+  Message m;
+  m.all_headers.push_back({.name = "Subject", .raw = " Hi", .value = "Hi"});
+  m.all_headers.push_back({.name = "to", .raw = " \"Ann\" <a@x.com>", .value = "\"Ann\" <a@x.com>"});
+  m.all_headers.push_back({.name = "Received", .raw = " one", .value = "one"});
+  m.all_headers.push_back({.name = "Received", .raw = " two", .value = "two"});
+  m.all_headers.push_back({.name = "Cc", .raw = " ", .value = ""});
+  m.header_count = 5;
+  bool present = false;
+  HeaderSpec spec;
+  spec.name = "subject";
+  EXPECT_EQ(HeaderTarget(m, spec, &present), "Hi\n");
+  EXPECT_TRUE(present);
+  spec.name = "Received";
+  EXPECT_EQ(HeaderTarget(m, spec, &present), "one\ntwo\n");
+  spec.last = true;
+  EXPECT_EQ(HeaderTarget(m, spec, &present), "two\n");
+  spec = HeaderSpec();
+  spec.name = "To";
+  spec.addr = true;
+  EXPECT_EQ(HeaderTarget(m, spec, &present), "a@x.com");
+  EXPECT_TRUE(present);
+  spec.name = "Cc";
+  spec.has_if_unset = true;
+  spec.if_unset = "unset";
+  EXPECT_EQ(HeaderTarget(m, spec, &present), "unset");
+  EXPECT_FALSE(present);
+  spec.addr = false;
+  EXPECT_EQ(HeaderTarget(m, spec, &present), "\n");  // present, empty value
+  EXPECT_TRUE(present);
+  spec.name = "X-Spam-Status";
+  m.all_headers.push_back({.name = "X-Spam-Status", .raw = " Yes", .value = "Yes"});
+  m.header_count = 6;
+  EXPECT_EQ(HeaderTarget(m, spec, &present), "unset");  // arrived X-Spam-* are invisible
+  EXPECT_FALSE(present);
+}
+
 }  // namespace
 }  // namespace veto::rules
