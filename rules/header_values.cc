@@ -1,6 +1,7 @@
 #include "rules/header_values.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include "core/strings.h"
@@ -142,13 +143,19 @@ namespace {
 // A bare address ("a@example.com", an SMS sender "+447700900123"): no separators, quotes,
 // comments, brackets or inner spaces, so ParseAddressList's general path would return exactly
 // it (trimmed) as the one address, without a display name. The common case (every SMS).
+constexpr std::array<bool, 256> kNotBare = [] {
+  std::array<bool, 256> t{};
+  for (unsigned char c : {',', ';', '"', '(', ')', '<', '>', ':', '\\', ' ', '\t', '\n', '\r',
+                          '\f', '\v'}) {
+    t[c] = true;
+  }
+  return t;
+}();
+
 bool IsBareAddress(std::string_view value, std::string_view* bare) {
   *bare = StripWhitespace(value);
   for (char c : *bare) {
-    if (c == ',' || c == ';' || c == '"' || c == '(' || c == ')' || c == '<' || c == '>' ||
-        c == ':' || c == '\\' || IsAsciiSpace(c)) {
-      return false;
-    }
+    if (kNotBare[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
@@ -249,7 +256,10 @@ std::string HeaderTargetKey(const HeaderSpec& s) {
 std::string HeaderTarget(const Message& m, const HeaderSpec& spec, bool* present) {
   std::vector<std::string> values;
   bool newline_terminated = true;
-  const std::string& name = spec.name;
+  // A view: == against a literal then checks the length first (std::string == const char*
+  // measures and compares the literal each time; this runs for every header group of every
+  // message).
+  const std::string_view name = spec.name;
   if (name == "ALL") {
     std::string all;
     for (const Header& h : m.Headers()) {
