@@ -73,7 +73,8 @@ constexpr char kReplayUsage[] =
     "                        `veto sms export` writes)\n"
     "  --redis URL           keep behaviour counters in Redis (default: sms.redis.url)\n"
     "  --summary-json FILE   the summary as JSON too\n"
-    "  --profile             time the stages (build, signals, evaluate, output) per message\n"
+    "  --profile             time the stages per message (parse, build, signals, match,\n"
+    "                        classify, policy, output, write) and print their shares\n"
     "  --progress            a progress line on stderr (default when stderr is a terminal)\n"
     "  --no-progress\n";
 

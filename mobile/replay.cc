@@ -119,6 +119,8 @@ void ReplayCounters::Merge(const ReplayCounters& o) {
   classify_ns += o.classify_ns;
   policy_ns += o.policy_ns;
   output_ns += o.output_ns;
+  parse_ns += o.parse_ns;
+  write_ns += o.write_ns;
 }
 
 VerdictEvaluator::VerdictEvaluator(const config::Pipeline& pipeline, SignalEngine* signals,
@@ -386,12 +388,19 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
 
   // The writer: in order (reorder buffer) or as batches finish.
   absl::Status write_status;
+  uint64_t write_ns = 0;  // the writer's, with options.profile
   std::thread writer([&] {
+    auto write_all = [&](std::string_view data) {
+      const uint64_t t0 = options.profile ? NowNs() : 0;
+      const bool ok = WriteAll(out_fd, data);
+      if (options.profile) write_ns += NowNs() - t0;
+      return ok;
+    };
     std::map<uint64_t, std::unique_ptr<Batch>> pending;
     uint64_t next = 0;
     while (std::unique_ptr<Batch> b = q.PopDone()) {
       if (!options.ordered) {
-        if (write_status.ok() && !WriteAll(out_fd, b->out)) {
+        if (write_status.ok() && !write_all(b->out)) {
           write_status = absl::InternalError(Cat("write error: ", std::strerror(errno)));
           q.Abort();
         }
@@ -400,7 +409,7 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
       }
       pending.emplace(b->seq, std::move(b));
       while (!pending.empty() && pending.begin()->first == next) {
-        if (write_status.ok() && !WriteAll(out_fd, pending.begin()->second->out)) {
+        if (write_status.ok() && !write_all(pending.begin()->second->out)) {
           write_status = absl::InternalError(Cat("write error: ", std::strerror(errno)));
           q.Abort();
         }
@@ -453,7 +462,9 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
 
   SmsRecord rec;
   FeedError err;
+  uint64_t parse_ns = 0;  // reader.Next and the reassembler, with options.profile
   while (!q.aborted()) {
+    const uint64_t parse_t0 = options.profile ? NowNs() : 0;
     const FeedReader::Result res = reader.Next(&rec, &err);
     if (res == FeedReader::kEnd) break;
     if (res == FeedReader::kError) {
@@ -468,7 +479,9 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
       }
       continue;
     }
-    if (absl::Status s = reassembler.Add(std::move(rec), &ready); !s.ok()) {
+    absl::Status added = reassembler.Add(std::move(rec), &ready);
+    if (options.profile) parse_ns += NowNs() - parse_t0;
+    if (absl::Status s = std::move(added); !s.ok()) {
       ++summary.errors;  // a duplicate part: counted with the feed errors
       if (error_lines++ < options.max_error_lines) {
         error_sink(Cat(options.feed_name, ":", reader.lines(), ": ", s.message(), "\n"));
@@ -513,6 +526,8 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
   summary.header_lines = reader.header_lines();
   summary.reassembly = reassembler.stats();
   for (const ReplayCounters& c : counters) summary.counters.Merge(c);
+  summary.counters.parse_ns += parse_ns;
+  summary.counters.write_ns += write_ns;
   if (signals != nullptr) {
     summary.signals = signals->Stats();
     summary.behaviour = signals->BehaviourState();
@@ -591,10 +606,18 @@ std::string SummaryText(const ReplaySummary& s, size_t top_rules) {
   }
   if (c.build_ns + c.evaluate_ns > 0 && c.messages > 0) {
     const double n = static_cast<double>(c.messages);
-    o += Cat("stages (ns/msg in the workers; the feed reader runs alongside): build ",
-             Fixed(c.build_ns / n, 0), ", signals ", Fixed(c.signals_ns / n, 0), ", match ",
-             Fixed(c.match_ns / n, 0), ", classify ", Fixed(c.classify_ns / n, 0), ", policy ",
-             Fixed(c.policy_ns / n, 0), ", output ", Fixed(c.output_ns / n, 0), "\n");
+    const uint64_t total = c.parse_ns + c.build_ns + c.signals_ns + c.match_ns +
+                           c.classify_ns + c.policy_ns + c.output_ns + c.write_ns;
+    auto stage = [&](std::string_view name, uint64_t ns) {
+      return Cat(name, " ", Fixed(ns / n, 0), " (",
+                 Fixed(total ? 100.0 * static_cast<double>(ns) / total : 0, 0), "%)");
+    };
+    o += Cat("stages (ns/msg; parse on the reader thread, write on the writer, the rest in the "
+             "workers): ",
+             stage("parse", c.parse_ns), ", ", stage("build", c.build_ns), ", ",
+             stage("signals", c.signals_ns), ", ", stage("match", c.match_ns), ", ",
+             stage("classify", c.classify_ns), ", ", stage("policy", c.policy_ns), ", ",
+             stage("output", c.output_ns), ", ", stage("write", c.write_ns), "\n");
   }
   if (!s.feed_status.ok()) o += Cat("feed ended early: ", s.feed_status.message(), "\n");
   return o;

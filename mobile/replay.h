@@ -46,6 +46,9 @@ struct ReplayCounters {
   // Stage times (ns), with `profile` only.
   uint64_t build_ns = 0, signals_ns = 0, evaluate_ns = 0, output_ns = 0;
   uint64_t match_ns = 0, classify_ns = 0, policy_ns = 0;  // parts of evaluate_ns
+  // Outside the workers (Replay fills them): the reader thread's feed parsing and reassembly,
+  // and the writer thread's write() calls.
+  uint64_t parse_ns = 0, write_ns = 0;
   void Merge(const ReplayCounters& o);
 };
 
@@ -92,7 +95,7 @@ struct ReplayOptions {
   size_t batch = 512;           // records per work unit
   size_t max_error_lines = 100;  // printed; the rest only counted
   bool progress = false;        // a progress line on stderr every second
-  bool profile = false;         // time the stages (adds ~4 clock reads per message)
+  bool profile = false;         // time the stages (adds ~5 clock reads per message)
   // Where error lines go (default stderr).
   std::function<void(std::string_view)> error_sink;
 };
