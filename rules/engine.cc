@@ -258,6 +258,9 @@ struct MimeHeaderGroup {
 struct MetaRule {
   int slot;
   MetaExpression expr;
+  // The value when every operand is 0, the usual case (most sub-rules do not hit): then the
+  // expression need not be walked.
+  double zero_value = 0;
 };
 
 double ThreadCpuSeconds() {
@@ -546,7 +549,15 @@ void Engine::Run(const Message& m, Scratch* s) const {
     if (v != 0) s->values[slot] = v > 0 ? v : 1;
   }
   for (const MetaRule& meta : metas_) {
-    double v = meta.expr.Evaluate(s->values.data());
+    const double* values = s->values.data();
+    bool all_zero = true;
+    for (int op : meta.expr.operands()) {
+      if (values[op] != 0) {
+        all_zero = false;
+        break;
+      }
+    }
+    double v = all_zero ? meta.zero_value : meta.expr.Evaluate(values);
     s->values[meta.slot] = v == 0 ? 0 : (v > 0 ? v : 1);
   }
 }
@@ -991,6 +1002,10 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     }
     meta_index[slot_of[r->name]] = parsed.size();
     parsed.push_back({slot_of[r->name], *std::move(e)});
+    int max_operand = -1;
+    for (int op : parsed.back().expr.operands()) max_operand = std::max(max_operand, op);
+    std::vector<double> zeros(static_cast<size_t>(max_operand + 1), 0.0);
+    parsed.back().zero_value = parsed.back().expr.Evaluate(zeros.data());
     ++report->metas;
   }
   std::vector<int> state(parsed.size(), 0);  // 0 new, 1 visiting, 2 done, 3 cyclic
