@@ -38,7 +38,7 @@ using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 // cost threshold), so a stale or foreign file is never used. A damaged file is ignored.
 constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '1'};
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
-constexpr int kTranslationVersion = 11;
+constexpr int kTranslationVersion = 12;
 
 uint64_t Fnv1a(std::string_view data, uint64_t h) {
   for (unsigned char c : data) {
@@ -171,7 +171,8 @@ std::string EncodeTranslation(const absl::StatusOr<HyperscanPattern>& t) {
   if (absl::IsFailedPrecondition(t.status()))
     return Cat("bad\t", EscapeField(std::string(t.status().message())));
   if (!t.ok()) return Cat("err\t", EscapeField(std::string(t.status().message())));
-  return Cat("ok\t", t->flags, "\t", t->gated ? 2 : t->prefilter ? 1 : 0, "\t",
+  return Cat("ok\t", t->flags, "\t",
+             t->gated ? 1 + static_cast<long long>(t->gate_count) : t->prefilter ? 1 : 0, "\t",
              static_cast<long long>(t->cost), "\t", EscapeField(t->why_prefilter), "\t",
              EscapeField(t->expression));
 }
@@ -193,7 +194,8 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
   HyperscanPattern hp;
   hp.flags = static_cast<unsigned>(flags);
   hp.prefilter = pre != 0;
-  hp.gated = pre == 2;
+  hp.gated = pre >= 2;
+  hp.gate_count = pre >= 2 ? static_cast<size_t>(pre - 1) : 1;
   hp.cost = static_cast<double>(cost);
   hp.why_prefilter = UnescapeField(f[4]);
   hp.expression = UnescapeField(f[5]);
@@ -204,6 +206,9 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
 // One regex rule as compiled: which slot it sets, how a Hyperscan hit is finished.
 struct Pattern {
   int slot = -1;
+  // Gated patterns whose gate needs several literals: Hyperscan reports every gate literal
+  // match (no SINGLEMATCH) and the text is confirmed once this many have been seen.
+  uint32_t gate_count = 1;
   bool prefilter = false;
   bool multiple = false;
   bool nosubject = false;
@@ -219,6 +224,7 @@ struct Database {
   // Patterns Hyperscan refuses (too long, too complex) but PCRE2 runs: matched with PCRE2
   // alone on every text this database scans. Slow, so reported at compile time.
   std::vector<int> pcre_only;
+  std::vector<int> counted_gates;  // patterns with gate_count > 1: their counts reset per text
   size_t bytes = 0;
   std::string name;  // "body", "header Subject", ... (profiling)
   int id = -1;       // index into Engine::all_dbs_ (profiling)
@@ -317,6 +323,7 @@ class Scratch : public MatchScratch {
   std::vector<double> values;
   std::vector<uint8_t> matched;   // per pattern, for negation within one scan target
   std::vector<uint32_t> counted;  // per slot: hits counted so far (maxhits)
+  std::vector<uint32_t> gate_hits;  // per pattern: gate literal matches in the current text
 };
 
 struct ScanContext {
@@ -339,6 +346,7 @@ class Engine : public CompiledRules {
     s->values.assign(slot_names_.size(), 0);
     s->matched.assign(patterns_.size(), 0);
     s->counted.assign(slot_names_.size(), 0);
+    s->gate_hits.assign(patterns_.size(), 0);
     if (ProfilePatterns()) {
       s->profile_ns.assign(patterns_.size(), 0);
       s->profile_calls.assign(patterns_.size(), 0);
@@ -451,7 +459,16 @@ size_t Engine::Count(int pi, const Pattern& p, std::string_view text, size_t max
 
 int Engine::OnMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void* ctx) {
   auto* c = static_cast<ScanContext*>(ctx);
-  return OnPatternHit(c->db->patterns[id], c, /*confirmed=*/false);
+  int pi = c->db->patterns[id];
+  const Pattern& p = (*c->patterns)[pi];
+  if (p.gate_count > 1) {
+    // Every match of (?:X){n} contains n gate literals, ending at n different offsets; a
+    // repeated report only makes the count larger (a confirm more, never a miss).
+    uint32_t& seen = c->scratch->gate_hits[pi];
+    if (seen >= p.gate_count) return 0;  // this text was handed on already
+    if (++seen < p.gate_count) return 0;
+  }
+  return OnPatternHit(pi, c, /*confirmed=*/false);
 }
 
 int Engine::OnPatternHit(int pi, ScanContext* c, bool confirmed) {
@@ -480,6 +497,7 @@ int Engine::OnPatternHit(int pi, ScanContext* c, bool confirmed) {
 
 void Engine::Scan(const Database& db, std::string_view text, size_t element, Scratch* s) const {
   ScanContext ctx{&patterns_, &db, s, text, element};
+  for (int pi : db.counted_gates) s->gate_hits[pi] = 0;
   if (db.db && !s->scan_ns.empty()) {
     auto t0 = std::chrono::steady_clock::now();
     hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs,
@@ -573,6 +591,7 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
   p.maxhits = r.maxhits;
   p.nosubject = r.nosubject && r.type == RuleType::kBody;
   p.negate = r.header.negate;
+  p.gate_count = hp != nullptr && hp->gated ? static_cast<uint32_t>(std::max<size_t>(1, hp->gate_count)) : 1;
   if (hp != nullptr && (p.prefilter || p.multiple) && (hp->prefilter || translation_from_cache_)) {
     // TranslateForHyperscan found PCRE2 compiles it (prefilter and gated patterns), or an
     // earlier run did (a cached translation): compiled when first needed.
@@ -603,8 +622,14 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
   else ++report->exact;
   db->patterns.push_back(index);
   exprs->push_back(hp->expression);
-  // SINGLEMATCH: a hit is all we need from Hyperscan; counting is PCRE2's job.
-  flags->push_back(hp->flags | HS_FLAG_SINGLEMATCH);
+  // SINGLEMATCH: a hit is all we need from Hyperscan; counting is PCRE2's job. Gates that
+  // need several literals are counted here instead.
+  if (patterns_[index].gate_count > 1) {
+    db->counted_gates.push_back(index);
+    flags->push_back(hp->flags);
+  } else {
+    flags->push_back(hp->flags | HS_FLAG_SINGLEMATCH);
+  }
   return index;
 }
 

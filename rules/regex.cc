@@ -2236,7 +2236,10 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   auto gated = [&](size_t min_length, std::string why) -> std::optional<HyperscanPattern> {
     if (facts.gate.empty() || facts.gate_min_length < min_length) return std::nullopt;
     HyperscanPattern g;
-    g.expression = GateExpression(facts.gate, facts.gate_count);
+    // The literals once; the engine counts their matches (a chain "A[\x00-\xff]*A*..." costs
+    // Hyperscan seconds to compile and more to scan).
+    g.expression = GateExpression(facts.gate, 1);
+    g.gate_count = facts.gate_count;
     g.flags = HS_FLAG_CASELESS;
     g.prefilter = true;
     g.gated = true;

@@ -49,6 +49,10 @@ struct HyperscanPattern {
   // `expression` is not the pattern but its literal gate (regex_analysis.h): an alternation
   // of literals every match contains, matched caselessly; prefilter is set (confirm a hit).
   bool gated = false;
+  // When gated: how many gate literals (matches of `expression`, counted by their end offsets)
+  // a text must contain before it is confirmed; more than 1 when the whole pattern is a group
+  // repeated that often ((?:...){3} needs three).
+  size_t gate_count = 1;
   double cost = 0;  // AnalyzeExpression's static compile-cost estimate of the pattern
 };
 
