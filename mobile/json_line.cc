@@ -1,5 +1,9 @@
 #include "mobile/json_line.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/strings.h"
 
 namespace veto::mobile {
@@ -165,6 +169,23 @@ class Parser {
       if (static_cast<uint8_t>(c) < 0x80) {
         // Printable ASCII other than '"' and '\\' needs no look: copy the whole run at once.
         size_t end = pos_ + 1;
+#if defined(__SSE2__)
+        // 16 bytes at a time: as signed bytes, controls (< 0x20) and non-ASCII (negative)
+        // both compare below 0x20.
+        while (end + 16 <= s_.size()) {
+          const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s_.data() + end));
+          const __m128i stop = _mm_or_si128(
+              _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+              _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                           _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+          const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+          if (mask != 0) {
+            end += static_cast<size_t>(__builtin_ctz(mask));
+            break;
+          }
+          end += 16;
+        }
+#endif
         while (end < s_.size()) {
           const uint8_t b = static_cast<uint8_t>(s_[end]);
           if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
