@@ -226,9 +226,20 @@ struct Database {
   std::vector<int> pcre_only;
   std::vector<int> counted_gates;  // patterns with gate_count > 1: their counts reset per text
   size_t bytes = 0;
+  // Whether a pattern in `db` may match the empty buffer (HS_FLAG_ALLOWEMPTY). Hyperscan
+  // refuses every other pattern that could, so without one a scan of "" reports nothing and
+  // is skipped (a missing header: most header groups of every SMS).
+  bool matches_empty = true;
   std::string name;  // "body", "header Subject", ... (profiling)
   int id = -1;       // index into Engine::all_dbs_ (profiling)
 };
+
+bool AnyAllowEmpty(const std::vector<unsigned>& flags) {
+  for (unsigned f : flags) {
+    if (f & HS_FLAG_ALLOWEMPTY) return true;
+  }
+  return false;
+}
 
 enum class Field { kBody, kRawBody, kFull, kUri };
 
@@ -498,7 +509,8 @@ int Engine::OnPatternHit(int pi, ScanContext* c, bool confirmed) {
 void Engine::Scan(const Database& db, std::string_view text, size_t element, Scratch* s) const {
   ScanContext ctx{&patterns_, &db, s, text, element};
   for (int pi : db.counted_gates) s->gate_hits[pi] = 0;
-  if (db.db && !s->scan_ns.empty()) {
+  const bool scan = db.db && (!text.empty() || db.matches_empty);
+  if (scan && !s->scan_ns.empty()) {
     auto t0 = std::chrono::steady_clock::now();
     hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs,
             &Engine::OnMatch, &ctx);
@@ -506,7 +518,7 @@ void Engine::Scan(const Database& db, std::string_view text, size_t element, Scr
         std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     ++s->scan_calls[db.id];
     s->scan_bytes[db.id] += text.size();
-  } else if (db.db) {
+  } else if (scan) {
     hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs,
             &Engine::OnMatch, &ctx);
   }
@@ -691,6 +703,7 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
           MoveToPcreOnly(pi, why, db, report);
         }
         db->db.reset(loaded);
+        db->matches_empty = AnyAllowEmpty(flags);
         hs_database_size(loaded, &db->bytes);
         std::lock_guard<std::mutex> lock(compile_mu_);
         report->database_bytes += db->bytes;
@@ -725,6 +738,7 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
         }
       }
       db->db.reset(out);
+      db->matches_empty = AnyAllowEmpty(flags);
       hs_database_size(out, &db->bytes);
       std::lock_guard<std::mutex> lock(compile_mu_);
       report->database_bytes += db->bytes;

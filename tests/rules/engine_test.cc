@@ -151,12 +151,18 @@ header EMPTY_MISSING   X-Missing =~ /^$/
 header NEG_MISSING     X-Missing !~ /foo/
 header DOT_MISSING     X-Missing =~ /./
 header UNSET_TEXT      X-Missing =~ /^fallback$/ [if-unset: fallback]
+header NEG_ALONE       X-Absent !~ /foo/
+header DOT_ALONE       X-Absent =~ /./
 )");
   std::map<std::string, double> h = Hits(c, kMail);
   EXPECT_TRUE(h.contains("EMPTY_MISSING"));
   EXPECT_TRUE(h.contains("NEG_MISSING"));
   EXPECT_FALSE(h.contains("DOT_MISSING"));
   EXPECT_TRUE(h.contains("UNSET_TEXT"));
+  // A group none of whose patterns can match "" is not scanned for a missing header; its
+  // negated rules still hit.
+  EXPECT_TRUE(h.contains("NEG_ALONE"));
+  EXPECT_FALSE(h.contains("DOT_ALONE"));
 }
 
 TEST(EngineTest, HeaderJoiningAndDollar) {
