@@ -81,6 +81,12 @@ namespace {
 
 void AppendNumber(double v, std::string* out) { AppendVerdictNumber(v, out); }
 
+// Appends a string literal without measuring it at run time.
+template <size_t N>
+void Put(std::string& out, const char (&literal)[N]) {
+  out.append(literal, N - 1);
+}
+
 void AppendInt(int64_t v, std::string* out) {
   char buf[24];
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -173,36 +179,40 @@ Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,
   }
 
   std::string& o = *out;
-  o.append("{\"line\":");
+  Put(o, "{\"line\":");
   AppendInt(static_cast<int64_t>(r.line), &o);
   if (!r.id.empty()) {
-    o.append(",\"id\":");
+    Put(o, ",\"id\":");
     JsonWriter::AppendQuoted(r.id, &o);
   }
-  o.append(",\"sender\":");
+  Put(o, ",\"sender\":");
   JsonWriter::AppendQuoted(r.sender, &o);
-  o.append(",\"recipient\":");
+  Put(o, ",\"recipient\":");
   JsonWriter::AppendQuoted(r.recipient, &o);
   if (r.has_time) {
-    o.append(",\"time\":");
+    Put(o, ",\"time\":");
     AppendInt(r.timestamp_unix, &o);
   }
-  o.append(",\"score\":");
+  Put(o, ",\"score\":");
   AppendNumber(rd != nullptr ? rd->score : v.scores.total, &o);
-  o.append(",\"action\":\"");
+  Put(o, ",\"action\":\"");
   o.append(ActionName(action));
-  o.append("\",\"report\":");
-  o.append(report ? "true" : "false");
+  Put(o, "\",\"report\":");
+  if (report) {
+    Put(o, "true");
+  } else {
+    Put(o, "false");
+  }
   if (rd != nullptr) {
-    o.append(",\"decided_by\":{\"layer\":\"");
+    Put(o, ",\"decided_by\":{\"layer\":\"");
     o.append(LayerName(rd->decided_by.layer));
-    o.append("\",\"kind\":\"");
+    Put(o, "\",\"kind\":\"");
     o.append(RuleKindName(rd->decided_by.kind));
-    o.append("\",\"rule\":");
+    Put(o, "\",\"rule\":");
     JsonWriter::AppendQuoted(rd->decided_by.rule, &o);
-    o.append(",\"entry\":");
+    Put(o, ",\"entry\":");
     JsonWriter::AppendQuoted(rd->decided_by.entry, &o);
-    o.append("}");
+    Put(o, "}");
   }
   // Evidence by kind.
   for (int kind = 0; kind < 3; ++kind) {
@@ -211,7 +221,13 @@ Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,
     for (const Match& mt : v.scores.matches) {
       if (mt.kind != mk || mt.hidden) continue;
       if (!opened) {
-        o.append(kind == 0 ? ",\"rules\":{" : kind == 1 ? ",\"models\":{" : ",\"signals\":{");
+        if (kind == 0) {
+          Put(o, ",\"rules\":{");
+        } else if (kind == 1) {
+          Put(o, ",\"models\":{");
+        } else {
+          Put(o, ",\"signals\":{");
+        }
         opened = true;
       } else {
         o.push_back(',');
@@ -219,9 +235,9 @@ Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,
       JsonWriter::AppendQuoted(mt.id, &o);
       o.push_back(':');
       if (mk == MatchKind::kClassifier) {
-        o.append("{\"p\":");
+        Put(o, "{\"p\":");
         AppendNumber(mt.probability, &o);
-        o.append(",\"score\":");
+        Put(o, ",\"score\":");
         AppendNumber(mt.score, &o);
         o.push_back('}');
       } else {
@@ -232,12 +248,12 @@ Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,
     if (opened) o.push_back('}');
   }
   if (r.label != Label::kNone) {
-    o.append(",\"label\":\"");
+    Put(o, ",\"label\":\"");
     o.append(LabelName(r.label));
     o.push_back('"');
   }
   if (!r.part_lines.empty()) {
-    o.append(",\"parts\":[");
+    Put(o, ",\"parts\":[");
     for (size_t i = 0; i < r.part_lines.size(); ++i) {
       if (i) o.push_back(',');
       AppendInt(static_cast<int64_t>(r.part_lines[i]), &o);
@@ -245,7 +261,7 @@ Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,
     o.push_back(']');
   }
   if (r.flags != 0) {
-    o.append(",\"flags\":[");
+    Put(o, ",\"flags\":[");
     bool first = true;
     for (std::string_view f : SmsFlagNames(r.flags)) {
       if (!first) o.push_back(',');
@@ -254,7 +270,7 @@ Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,
     }
     o.push_back(']');
   }
-  o.append("}\n");
+  Put(o, "}\n");
   if (profile_) {
     const uint64_t t4 = NowNs();
     c->evaluate_ns += t3 - t2;
