@@ -1,5 +1,6 @@
 #include "mobile/sms.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/strings.h"
@@ -86,6 +87,14 @@ absl::Status ParseTimestamp(std::string_view s, int64_t* unix_seconds, int32_t* 
   s = StripWhitespace(s);
   if (s.empty()) return BadTime(s);
   *utc_offset = 0;
+  // Unix seconds as digits only (the usual form): no need to read it as a double.
+  if (s.size() <= 12 &&
+      std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int64_t v = 0;
+    for (char c : s) v = v * 10 + (c - '0');
+    *unix_seconds = v;
+    return absl::OkStatus();
+  }
   // Unix seconds, possibly with a fraction.
   if (s.find('-', 1) == std::string_view::npos && s.find(':') == std::string_view::npos) {
     double v = 0;

@@ -233,6 +233,15 @@ TEST(Timestamp, Forms) {
   int32_t off;
   ASSERT_TRUE(ParseTimestamp("1714557600", &t, &off).ok());
   EXPECT_EQ(t, 1714557600);
+  ASSERT_TRUE(ParseTimestamp(" 1714557600.75 ", &t, &off).ok());
+  EXPECT_EQ(t, 1714557600);
+  ASSERT_TRUE(ParseTimestamp("42", &t, &off).ok());
+  EXPECT_EQ(t, 42);
+  ASSERT_TRUE(ParseTimestamp("999999999999", &t, &off).ok());
+  EXPECT_EQ(t, 999999999999);
+  ASSERT_TRUE(ParseTimestamp("1000000000000", &t, &off).ok());  // 1e12: the limit
+  EXPECT_EQ(t, 1000000000000);
+  EXPECT_FALSE(ParseTimestamp("1000000000001", &t, &off).ok());
   ASSERT_TRUE(ParseTimestamp("2024-05-01T10:00:00Z", &t, &off).ok());
   EXPECT_EQ(t, 1714557600);
   ASSERT_TRUE(ParseTimestamp("2024-05-01 11:00:00.250+0100", &t, &off).ok());
