@@ -2024,13 +2024,14 @@ pcre2_jit_stack* LocalJitStack(void*) { return LocalMatchState().jit_stack; }
 
 class Pcre2ConfirmRegex final : public ConfirmRegex {
  public:
-  Pcre2ConfirmRegex(CodePtr code, pcre2_match_context* context)
-      : code_(std::move(code)), context_(context) {}
+  // `match_code`, when set, answers Matches(): an equivalent regex the JIT can run.
+  Pcre2ConfirmRegex(CodePtr code, CodePtr match_code, pcre2_match_context* context)
+      : code_(std::move(code)), match_code_(std::move(match_code)), context_(context) {}
   ~Pcre2ConfirmRegex() override { pcre2_match_context_free(context_); }
 
   bool Matches(std::string_view text) const override {
     ThreadMatchState& state = LocalMatchState();
-    int rc = Match(text, 0, 0, state);
+    int rc = Match(match_code_ ? match_code_.get() : code_.get(), text, 0, 0, state);
     if (rc >= 0) return true;
     if (rc != PCRE2_ERROR_NOMATCH) limit_hits_.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -2042,7 +2043,7 @@ class Pcre2ConfirmRegex final : public ConfirmRegex {
     size_t offset = 0;
     uint32_t options = 0;
     while (offset <= text.size() && (max == 0 || count < max)) {
-      int rc = Match(text, offset, options, state);
+      int rc = Match(code_.get(), text, offset, options, state);
       if (rc == PCRE2_ERROR_NOMATCH) break;
       if (rc < 0) {
         limit_hits_.fetch_add(1, std::memory_order_relaxed);
@@ -2061,15 +2062,17 @@ class Pcre2ConfirmRegex final : public ConfirmRegex {
   size_t limit_hits() const override { return limit_hits_.load(std::memory_order_relaxed); }
 
  private:
-  int Match(std::string_view text, size_t offset, uint32_t options, ThreadMatchState& state) const {
+  int Match(const pcre2_code* code, std::string_view text, size_t offset, uint32_t options,
+            ThreadMatchState& state) const {
     if (state.data == nullptr) return PCRE2_ERROR_NOMEMORY;
     static const char kEmpty[] = "";
     const char* subject = text.data() != nullptr ? text.data() : kEmpty;
-    return pcre2_match(code_.get(), reinterpret_cast<PCRE2_SPTR>(subject), text.size(), offset,
-                       options, state.data, context_);
+    return pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject), text.size(), offset, options,
+                       state.data, context_);
   }
 
   CodePtr code_;
+  CodePtr match_code_;  // may be null
   pcre2_match_context* context_;  // immutable after Compile; read concurrently by pcre2_match
   mutable std::atomic<size_t> limit_hits_{0};
 };
@@ -2345,6 +2348,74 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   return Invalid(Cat("Hyperscan: ", error));
 }
 
+namespace {
+
+// "(?:^|\s)REST" matches somewhere exactly when "(?<!\S)REST" does: REST matches at a position
+// at the start of the text or after a whitespace character (with /m, ^ after a newline is
+// such a position too). Likewise "(?:^|\W)" and "(?<!\w)". The matches start one character
+// apart, so this holds for "is there a match", not for counting them. The lookbehind form has
+// no alternation branch that consumes nothing, so PCRE2 10.42 can run it on the JIT (see
+// ParseAlternation). Stock __YOUR_PASSWORD (37 KB after ReplaceTags) and the FUZZY_* rules
+// start this way. Only done when REST is plain: no top-level |, capture group,
+// back-reference, inline /x or \Q.
+std::optional<PerlRegex> LeadingAnchorAsLookbehind(const PerlRegex& re) {
+  if (re.modifiers.find('x') != std::string::npos) return std::nullopt;
+  for (std::string_view lead : {"\\s", "\\W"}) {
+    std::string prefix = Cat("(?:^|", lead, ")");
+    if (!re.pattern.starts_with(prefix)) continue;
+    std::string_view rest = std::string_view(re.pattern).substr(prefix.size());
+    if (rest.empty()) return std::nullopt;
+    int depth = 0;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      char c = rest[i];
+      char n = i + 1 < rest.size() ? rest[i + 1] : '\0';
+      if (c == '\\') {
+        if ((n >= '0' && n <= '9') || n == 'g' || n == 'k' || n == 'Q') return std::nullopt;
+        ++i;
+        continue;
+      }
+      if (c == '[') {  // a class: skip to its end ("[]...]" and "[^]...]" keep the first ])
+        size_t j = i + 1;
+        if (j < rest.size() && rest[j] == '^') ++j;
+        if (j < rest.size() && rest[j] == ']') ++j;
+        while (j < rest.size() && rest[j] != ']') j += rest[j] == '\\' ? 2 : 1;
+        if (j >= rest.size()) return std::nullopt;
+        i = j;
+        continue;
+      }
+      if (c == ')') {
+        if (--depth < 0) return std::nullopt;
+        continue;
+      }
+      // A top-level | would leave the leading group: "(?:^|\s)a|b" is not "(?:^|\s)(?:a|b)".
+      if (c == '|' && depth == 0) return std::nullopt;
+      if (c != '(') continue;
+      ++depth;
+      if (n != '?' && n != '*') return std::nullopt;  // a capture group
+      char k = i + 2 < rest.size() ? rest[i + 2] : '\0';
+      if (n == '?' && (k == 'P' || k == '\'' || k == '|' || k == 'x' || k == '(' ||
+                       (k == '<' && i + 3 < rest.size() && rest[i + 3] != '=' &&
+                        rest[i + 3] != '!')))
+        return std::nullopt;  // named group, branch reset, inline x, conditional
+      if (n == '?' && k != ':' && k != '=' && k != '!' && k != '<' && k != '>' && k != '#' &&
+          k != 'i' && k != 'm' && k != 's' && k != '-' && k != '^')
+        return std::nullopt;  // anything unusual: leave the pattern alone
+      for (size_t j = i + 2; n == '?' && j < rest.size() && rest[j] != ':' && rest[j] != ')';
+           ++j) {
+        if (rest[j] == 'x') return std::nullopt;  // (?ix) / (?x: switch comments on
+        if (rest[j] == '#' || rest[j] == '<' || rest[j] == '=' || rest[j] == '!') break;
+      }
+    }
+    PerlRegex out;
+    out.modifiers = re.modifiers;
+    out.pattern = Cat(lead == "\\s" ? "(?<!\\S)" : "(?<!\\w)", rest);
+    return out;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ConfirmRegex>> ConfirmRegex::Compile(const PerlRegex& re,
                                                                     uint32_t match_limit,
                                                                     uint32_t depth_limit) {
@@ -2355,12 +2426,26 @@ absl::StatusOr<std::unique_ptr<ConfirmRegex>> ConfirmRegex::Compile(const PerlRe
   // JIT where the platform has it and the pattern avoids a known JIT bug; the interpreter
   // otherwise (pcre2_match picks).
   if (!t->jit_unsafe) (void)pcre2_jit_compile(code->get(), PCRE2_JIT_COMPLETE);
+  // For "is there a match", an equivalent regex the JIT can run, where there is one.
+  CodePtr match_code;
+  if (t->jit_unsafe && !t->no_auto_possess) {
+    if (std::optional<PerlRegex> l = LeadingAnchorAsLookbehind(re)) {
+      absl::StatusOr<Translation> lt = Translate(*l, Pcre2EmitOptions());
+      if (lt.ok() && !lt->jit_unsafe && !lt->no_auto_possess) {
+        absl::StatusOr<CodePtr> lc = CompilePcre2(lt->expression, lt->mode, false);
+        if (lc.ok() && pcre2_jit_compile(lc->get(), PCRE2_JIT_COMPLETE) == 0) {
+          match_code = *std::move(lc);
+        }
+      }
+    }
+  }
   pcre2_match_context* context = pcre2_match_context_create(nullptr);
   if (context == nullptr) return absl::ResourceExhaustedError("pcre2_match_context_create failed");
   pcre2_set_match_limit(context, match_limit);
   pcre2_set_depth_limit(context, depth_limit);
   pcre2_jit_stack_assign(context, LocalJitStack, nullptr);
-  return std::unique_ptr<ConfirmRegex>(new Pcre2ConfirmRegex(*std::move(code), context));
+  return std::unique_ptr<ConfirmRegex>(
+      new Pcre2ConfirmRegex(*std::move(code), std::move(match_code), context));
 }
 
 namespace {

@@ -755,6 +755,42 @@ TEST(ConfirmRegexTest, AtomicSingleRepeatMatchesLikeTheAtomicGroup) {
   EXPECT_EQ(checked, 8 * 3000);
 }
 
+// Whether "(?:^|\s)REST" matches is answered on the JIT by "(?<!\S)REST"; it must agree with
+// the interpreter on the same regex written so that it is not rewritten ("(?:^|(?:\s))"), and
+// counting (//g) keeps the original regex.
+TEST(ConfirmRegexTest, LeadingAnchorAlternationMatchesLikeTheInterpreter) {
+  const std::pair<const char*, const char*> kPairs[] = {
+      {"/(?:^|\\s)your\\s(?:pass|pwd)/i", "/(?:^|(?:\\s))your\\s(?:pass|pwd)/i"},
+      {"/(?:^|\\W)(?=a)ab|cd/", "/(?:^|(?:\\W))(?=a)ab|cd/"},
+      {"/(?:^|\\s)a+b?/m", "/(?:^|(?:\\s))a+b?/m"},
+      {"/(?:^|\\W)(?!abc)[ab]{2}c/", "/(?:^|(?:\\W))(?!abc)[ab]{2}c/"},
+      {"/(?:^|\\s)(?i)x(?-i)y/", "/(?:^|(?:\\s))(?i)x(?-i)y/"},
+  };
+  uint32_t seed = 777;
+  auto next = [&] {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) & 0x7fff;
+  };
+  const char kAlphabet[] = "abcdxyXYPpw ,\n";
+  for (const auto& [rewritten, interpreted] : kPairs) {
+    auto a = ParsePerlRegex(rewritten);
+    auto b = ParsePerlRegex(interpreted);
+    ASSERT_TRUE(a.ok() && b.ok()) << rewritten;
+    auto pa = ConfirmRegex::Compile(*a);
+    auto pb = ConfirmRegex::Compile(*b);
+    ASSERT_TRUE(pa.ok() && pb.ok()) << rewritten;
+    for (int i = 0; i < 3000; ++i) {
+      std::string subject;
+      size_t len = next() % 14;
+      for (size_t k = 0; k < len; ++k) subject += kAlphabet[next() % (sizeof(kAlphabet) - 1)];
+      if (i % 5 == 0) subject += " your pass";
+      ASSERT_EQ((*pa)->Matches(subject), (*pb)->Matches(subject)) << rewritten << " on \"" << subject << "\"";
+      ASSERT_EQ((*pa)->CountMatches(subject), (*pb)->CountMatches(subject))
+          << rewritten << " on \"" << subject << "\"";
+    }
+  }
+}
+
 std::string Alternation(int words) {
   std::string pattern = "/\\b(?:";
   for (int i = 0; i < words; ++i) {
