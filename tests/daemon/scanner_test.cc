@@ -116,9 +116,12 @@ TEST_F(ScannerTest, SwapsUnderConcurrentLoad) {
   Scanner scanner(&holder, &metrics, 2, 256);
   std::atomic<bool> stop{false};
   std::atomic<int> swaps{0};
+  // At least two swaps happen whatever the scheduler does: the clients start only after the
+  // first, and the swapper keeps going until the clients are done and it has swapped twice
+  // (under load a thread may start late; the test must not depend on timing).
   std::thread swapper([&] {
     uint64_t gen = 1;
-    while (!stop.load()) {
+    while (!stop.load() || swaps.load() < 2) {
       holder.Set(MakeSnapshot(gen % 2 ? *b_ : *a_, gen + 1, ""));
       ++gen;
       swaps.fetch_add(1);
@@ -130,6 +133,7 @@ TEST_F(ScannerTest, SwapsUnderConcurrentLoad) {
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
+      while (swaps.load() < 1) std::this_thread::yield();
       for (int i = 0; i < kPerClient; ++i) {
         const bool spam = (i + c) % 2 == 0;
         absl::StatusOr<ScanResult> r = scanner.Scan(Request(spam, i), absl::Seconds(60));
