@@ -3,12 +3,11 @@
 #include <cctype>
 #include <cstdint>
 
+#include "core/json_line.h"
 #include "core/strings.h"
 
 namespace veto::classifiers {
 namespace {
-
-constexpr size_t kMaxJsonDepth = 32;
 
 struct Sink {
   std::vector<FeedError>* errors;
@@ -125,200 +124,53 @@ void ParseCsv(std::string_view data, std::vector<LabelledText>* out, Sink* sink)
   }
 }
 
-// A minimal JSON reader for one line: enough to pull string/number/bool members out of an
-// object and to skip any other value.
-class Json {
- public:
-  explicit Json(std::string_view s) : s_(s) {}
-  std::string error;
-
-  void Ws() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
-  }
-  bool AtEnd() {
-    Ws();
-    return i_ == s_.size();
-  }
-  bool Consume(char c) {
-    Ws();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-  bool Fail(std::string msg) {
-    if (error.empty()) error = Cat(msg, " at column ", i_ + 1);
-    return false;
-  }
-  bool Hex4(uint32_t* v) {
-    if (s_.size() - i_ < 4) return Fail("truncated \\u escape");
-    *v = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = s_[i_++];
-      *v <<= 4;
-      if (c >= '0' && c <= '9') *v |= c - '0';
-      else if (c >= 'a' && c <= 'f') *v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') *v |= c - 'A' + 10;
-      else return Fail("bad \\u escape");
-    }
-    return true;
-  }
-  bool String(std::string* out) {
-    Ws();
-    if (i_ >= s_.size() || s_[i_] != '"') return Fail("expected a string");
-    ++i_;
-    while (i_ < s_.size()) {
-      char c = s_[i_++];
-      if (c == '"') return true;
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (i_ >= s_.size()) break;
-      char e = s_[i_++];
-      switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
-        case 'u': {
-          uint32_t cp;
-          if (!Hex4(&cp)) return false;
-          if (cp >= 0xD800 && cp < 0xDC00 && s_.substr(i_).starts_with("\\u")) {
-            i_ += 2;
-            uint32_t lo;
-            if (!Hex4(&lo)) return false;
-            if (lo >= 0xDC00 && lo < 0xE000) {
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else {
-              AppendUtf8(0xFFFD, out);
-              cp = lo >= 0xD800 && lo < 0xE000 ? 0xFFFD : lo;
-            }
-          } else if (cp >= 0xD800 && cp < 0xE000) {
-            cp = 0xFFFD;
-          }
-          AppendUtf8(cp, out);
-          break;
-        }
-        default: return Fail("bad escape");
-      }
-    }
-    return Fail("unterminated string");
-  }
-  // A scalar as text (numbers, true/false/null) or a string; skips arrays/objects.
-  bool Value(std::string* scalar, bool* is_string, size_t depth) {
-    Ws();
-    if (depth > kMaxJsonDepth) return Fail("nesting too deep");
-    if (i_ >= s_.size()) return Fail("expected a value");
-    char c = s_[i_];
-    *is_string = false;
-    if (c == '"') {
-      *is_string = true;
-      return String(scalar);
-    }
-    if (c == '{' || c == '[') {
-      char close = c == '{' ? '}' : ']';
-      ++i_;
-      if (Consume(close)) return true;
-      for (;;) {
-        std::string tmp;
-        bool str;
-        if (c == '{') {
-          if (!String(&tmp) || !Consume(':')) return Fail("bad object member");
-          tmp.clear();
-        }
-        if (!Value(&tmp, &str, depth + 1)) return false;
-        if (Consume(',')) continue;
-        if (Consume(close)) return true;
-        return Fail("expected , or closing bracket");
-      }
-    }
-    size_t b = i_;
-    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '-' ||
-                              s_[i_] == '+' || s_[i_] == '.')) {
-      ++i_;
-    }
-    if (b == i_) return Fail("unexpected character");
-    *scalar = std::string(s_.substr(b, i_ - b));
-    return true;
-  }
-
- private:
-  std::string_view s_;
-  size_t i_ = 0;
-};
-
+// One JSON object per line (core/json_line.h, the reader mobile/'s feeds use): "label" (a
+// string, a number or a boolean) and "text" (a string); other members are ignored.
 void ParseJsonl(std::string_view data, std::vector<LabelledText>* out, Sink* sink) {
   size_t line_no = 0, pos = 0;
+  std::vector<JsonField> fields;
   while (pos < data.size()) {
     size_t nl = data.find('\n', pos);
     std::string_view line = data.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
     pos = nl == std::string_view::npos ? data.size() : nl + 1;
     ++line_no;
     if (StripWhitespace(line).empty()) continue;
-    Json j(line);
-    if (!j.Consume('{')) {
+    if (!StripWhitespace(line).starts_with("{")) {
       sink->Error(line_no, "expected a JSON object");
       continue;
     }
-    std::string label, text;
-    bool have_label = false, have_text = false, label_is_string = false, ok = true;
-    if (!j.Consume('}')) {
-      for (;;) {
-        std::string key, value;
-        bool is_string = false;
-        if (!j.String(&key) || !j.Consume(':') || !j.Value(&value, &is_string, 1)) {
-          ok = false;
-          break;
-        }
-        if (key == "label") {
-          label = std::move(value);
-          have_label = true;
-          label_is_string = is_string;
-        } else if (key == "text") {
-          if (!is_string) {
-            j.Fail("\"text\" is not a string");
-            ok = false;
-            break;
-          }
-          text = std::move(value);
-          have_text = true;
-        }
-        if (j.Consume(',')) continue;
-        if (j.Consume('}')) break;
-        j.Fail("expected , or }");
-        ok = false;
-        break;
-      }
-    }
-    if (ok && !j.AtEnd()) {
-      j.Fail("trailing characters after the object");
-      ok = false;
-    }
-    if (!ok) {
-      sink->Error(line_no, Cat("bad JSON: ", j.error));
+    absl::Status st = ParseJsonLine(line, &fields);
+    if (!st.ok()) {
+      sink->Error(line_no, Cat("bad JSON: ", st.message()));
       continue;
     }
-    if (!have_label || !have_text) {
+    const JsonField* label = nullptr;
+    const JsonField* text = nullptr;
+    for (const JsonField& f : fields) {
+      if (f.key == "label") label = &f;
+      if (f.key == "text") text = &f;
+    }
+    if (label == nullptr || text == nullptr) {
       sink->Error(line_no, "expected \"label\" and \"text\" members");
       continue;
     }
-    LabelledText t;
-    bool label_ok = ParseLabel(label, &t.spam);
-    if (!label_ok && !label_is_string) {
-      if (label == "true") t.spam = label_ok = true;
-      else if (label == "false") label_ok = true;
-    }
-    if (!label_ok) {
-      sink->Error(line_no, Cat("unknown label '", Label(label), "' (expected spam or ham)"));
+    if (text->type != JsonField::kString) {
+      sink->Error(line_no, "bad JSON: \"text\" is not a string");
       continue;
     }
-    t.text = std::move(text);
+    LabelledText t;
+    bool label_ok = false;
+    if (label->type == JsonField::kString || label->type == JsonField::kNumber) {
+      label_ok = ParseLabel(label->value, &t.spam);
+    } else if (label->type == JsonField::kBool) {
+      t.spam = label->value == "true";
+      label_ok = true;
+    }
+    if (!label_ok) {
+      sink->Error(line_no, Cat("unknown label '", Label(label->value), "' (expected spam or ham)"));
+      continue;
+    }
+    t.text = text->value;
     t.line = line_no;
     out->push_back(std::move(t));
   }

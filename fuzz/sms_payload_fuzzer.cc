@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_line.h"
 #include "mobile/gsm.h"
-#include "mobile/json_line.h"
 #include "mobile/signals.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "core/json.h"
+#include "core/json_line.h"
 #include "core/strings.h"
-#include "mobile/json_line.h"
 #include "mobile/replay.h"
 
 namespace veto::mobile {

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/json_line.h"
 #include "core/strings.h"
-#include "mobile/json_line.h"
 
 namespace veto::mobile {
 namespace {

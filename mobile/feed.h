@@ -57,7 +57,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "mobile/json_line.h"
+#include "core/json_line.h"
 #include "mobile/sms.h"
 
 namespace veto::mobile {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/json_line.h"
 #include "core/status.h"
 #include "core/strings.h"
-#include "mobile/json_line.h"
 #include "re2/re2.h"
 
 namespace veto::mobile {

@@ -67,16 +67,16 @@ TEST(LabelledTextTest, BadLines) {
       {FeedFormat::kCsv, "spam,\"never closed\n", "unterminated"},
       {FeedFormat::kJsonl, "not json\n", "expected a JSON object"},
       {FeedFormat::kJsonl, "{\"label\":\"spam\"}\n", "\"label\" and \"text\""},
-      {FeedFormat::kJsonl, "{\"label\":\"spam\",\"text\":\"x\"} trailing\n", "trailing"},
-      {FeedFormat::kJsonl, "{\"label\":\"spam\",\"text\":\"\\x\"}\n", "bad escape"},
+      {FeedFormat::kJsonl, "{\"label\":\"spam\",\"text\":\"x\"} trailing\n", "unexpected data after the object"},
+      {FeedFormat::kJsonl, "{\"label\":\"spam\",\"text\":\"\\x\"}\n", "invalid escape"},
       {FeedFormat::kJsonl, "{\"label\":\"spam\",\"text\":\"abc\n", "unterminated string"},
       {FeedFormat::kJsonl, "{\"label\":\"spam\",\"text\":5}\n", "not a string"},
       {FeedFormat::kJsonl, "{\"label\":\"eggs\",\"text\":\"x\"}\n", "unknown label"},
       {FeedFormat::kJsonl, "{\"label\":\"true\",\"text\":\"x\"}\n", "unknown label"},
       {FeedFormat::kJsonl, "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n",
-       "nesting too deep"},
+       "nesting deeper than 16"},
       {FeedFormat::kJsonl, "{\"text\":\"\\ud800\", \"label\":\"ham\", }\n", "expected a string"},
-      {FeedFormat::kJsonl, "{\"text\":\"x\", \"label\":\"ham\", \"m\": {1: 2}}\n", "expected a string at column 35"},
+      {FeedFormat::kJsonl, "{\"text\":\"x\", \"label\":\"ham\", \"m\": {1: 2}}\n", "at byte 34: expected a string"},
   };
   for (const Case& c : cases) {
     std::string input = std::string("ham\tfine\n");

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "core/json_line.h"
 #include "gtest/gtest.h"
-#include "mobile/json_line.h"
 #include "mobile/reassembly.h"
 
 namespace veto::mobile {

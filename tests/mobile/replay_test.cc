@@ -15,9 +15,9 @@
 
 #include "config/config.h"
 #include "config/pipeline.h"
+#include "core/json_line.h"
 #include "core/strings.h"
 #include "gtest/gtest.h"
-#include "mobile/json_line.h"
 #include "mobile/sms_config.h"
 
 namespace veto::mobile {

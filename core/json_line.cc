@@ -1,4 +1,4 @@
-#include "mobile/json_line.h"
+#include "core/json_line.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -6,7 +6,7 @@
 
 #include "core/strings.h"
 
-namespace veto::mobile {
+namespace veto {
 namespace {
 
 constexpr int kMaxDepth = 16;
@@ -337,4 +337,4 @@ absl::Status ParseJsonLine(std::string_view line, std::vector<JsonField>* fields
   return Parser(line, fields, replaced).Run();
 }
 
-}  // namespace veto::mobile
+}  // namespace veto

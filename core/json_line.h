@@ -1,4 +1,4 @@
-// veto/mobile/json_line.h — reads one JSON Lines object into flat key/value pairs.
+// veto/core/json_line.h — reads one JSON Lines object into flat key/value pairs.
 //
 // The JSONL feeds, report feeds and intelligence files veto reads are flat objects of
 // strings, numbers and booleans (a nested object such as "concat": {"ref": 7} flattens to the
@@ -11,8 +11,8 @@
 //   // fields: {"text", kString, "hi"}, {"concat.seq", kNumber, "2"}
 //
 // Thread-safety: pure function.
-#ifndef VETO_MOBILE_JSON_LINE_H_
-#define VETO_MOBILE_JSON_LINE_H_
+#ifndef VETO_CORE_JSON_LINE_H_
+#define VETO_CORE_JSON_LINE_H_
 
 #include <string>
 #include <string_view>
@@ -20,7 +20,7 @@
 
 #include "absl/status/status.h"
 
-namespace veto::mobile {
+namespace veto {
 
 struct JsonField {
   enum Type : uint8_t { kString, kNumber, kBool, kNull, kArray };
@@ -37,6 +37,6 @@ struct JsonField {
 absl::Status ParseJsonLine(std::string_view line, std::vector<JsonField>* fields,
                            bool* replaced = nullptr);
 
-}  // namespace veto::mobile
+}  // namespace veto
 
-#endif  // VETO_MOBILE_JSON_LINE_H_
+#endif  // VETO_CORE_JSON_LINE_H_
