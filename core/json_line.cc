@@ -5,42 +5,12 @@
 #endif
 
 #include "core/strings.h"
+#include "core/utf8.h"
 
 namespace veto {
 namespace {
 
 constexpr int kMaxDepth = 16;
-
-// Length of a valid UTF-8 sequence starting at s[i], or 0.
-size_t Utf8SeqLen(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  const uint8_t c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-      (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-    return 0;
-  }
-  return n;
-}
 
 class Parser {
  public:
@@ -195,7 +165,7 @@ class Parser {
         pos_ = end;
         continue;
       }
-      const size_t n = Utf8SeqLen(s_, pos_);
+      const size_t n = ValidUtf8Length(s_, pos_);
       if (n == 0) {
         out->append("\xEF\xBF\xBD");
         if (replaced_) *replaced_ = true;

@@ -8,6 +8,7 @@
 
 #include "core/json_line.h"
 #include "core/strings.h"
+#include "core/utf8.h"
 
 namespace veto::mobile {
 namespace {
@@ -106,29 +107,8 @@ bool SanitizeUtf8(std::string_view s, std::string* out) {
       ++i;
       continue;
     }
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 4;
-      cp = c & 0x07;
-    }
-    bool ok = n > 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) {
-      const uint8_t b = static_cast<uint8_t>(s[i + k]);
-      if ((b & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (ok && ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-               (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))) {
-      ok = false;
-    }
-    if (!ok) {
+    const size_t n = ValidUtf8Length(s, i);
+    if (n == 0) {
       out->append("\xEF\xBF\xBD");
       replaced = true;
       ++i;
