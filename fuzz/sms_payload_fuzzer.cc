@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto h = DecodeHexPayload(rest, coding, udhi);
   if (!h.ok() && h.status().message().empty()) __builtin_trap();
   (void)DataCodingFromName(rest.substr(0, 16));
-  std::vector<JsonField> fields;
-  (void)ParseJsonLine(rest, &fields);
+  std::vector<veto::JsonField> fields;
+  (void)veto::ParseJsonLine(rest, &fields);
   static Intelligence* intel = new Intelligence(1000, 86400);
   (void)intel->ImportLine(rest, 0.5, 1000);
   (void)SimHash(rest);
