@@ -149,7 +149,9 @@ struct Flags {
 };
 
 // Parses the flags every sms subcommand shares; returns 2 (usage) or 0.
-int ParseFlags(const std::vector<std::string>& args, const char* usage, Flags* f) {
+// `feed_options`: the command reads a feed, so --help also lists the feed options.
+int ParseFlags(const std::vector<std::string>& args, const char* usage, Flags* f,
+               bool feed_options = false) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     std::string error;
@@ -182,6 +184,7 @@ int ParseFlags(const std::vector<std::string>& args, const char* usage, Flags* f
     std::string v;
     if (a == "--help" || a == "-h") {
       std::fputs(usage, stdout);
+      if (feed_options) std::printf("\n%s", kFeedUsage);
       std::exit(0);
     } else if (a == "--format") {
       if (!value(&f->format)) return 2;
@@ -393,7 +396,7 @@ absl::StatusOr<FeedFormat> FormatFor(const Flags& f, const std::string& path, Fe
 
 int Replay(const std::vector<std::string>& args) {
   Flags f;
-  if (int rc = ParseFlags(args, kReplayUsage, &f); rc != 0) return rc;
+  if (int rc = ParseFlags(args, kReplayUsage, &f, /*feed_options=*/true); rc != 0) return rc;
   if (f.positional.size() != 1) {
     std::fprintf(stderr, "veto sms replay: expected one FEED (or -)\n\n%s", kReplayUsage);
     return 2;
@@ -462,7 +465,7 @@ int Replay(const std::vector<std::string>& args) {
 
 int Report(const std::vector<std::string>& args) {
   Flags f;
-  if (int rc = ParseFlags(args, kReportUsage, &f); rc != 0) return rc;
+  if (int rc = ParseFlags(args, kReportUsage, &f, /*feed_options=*/true); rc != 0) return rc;
   if (f.positional.size() != 1 || f.state.empty()) {
     std::fprintf(stderr, "veto sms report: expected --state FILE and one REPORTS feed\n\n%s",
                  kReportUsage);
