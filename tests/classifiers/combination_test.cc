@@ -2,9 +2,6 @@
 // as good as the better of the two alone (issue 6), checked through the real binary:
 // `veto eval ... --cv 5 --with-rules` on the dev corpora with the bundled rules and models'
 // settings. Needs ../shared/corpora (label `corpus`; skipped when absent).
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -13,24 +10,12 @@
 
 #include "core/strings.h"
 #include "gtest/gtest.h"
+#include "tests/run_command.h"
 
 namespace veto {
 namespace {
 
 const std::string kCorpora = std::string(VETO_SHARED_DIR) + "/corpora";
-
-std::string Run(const std::string& args, int* status) {
-  const std::string cmd = Cat(VETO_BIN, " ", args, " 2>&1");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = ::pclose(p);
-  *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
 
 struct Row {
   double auc = -1, recall = -1;  // ROC AUC, recall at ham FPR <= 0.2%
@@ -56,9 +41,9 @@ std::map<std::string, Row> Summary(const std::string& out) {
 }
 
 void ExpectSumAtLeastAsGood(const std::string& args) {
-  int status = -1;
-  std::string out = Run(args, &status);
-  ASSERT_EQ(status, 0) << out;
+  const testutil::CommandResult run = testutil::RunCommand(Cat(VETO_BIN, " ", args));
+  const std::string& out = run.out;
+  ASSERT_EQ(run.status, 0) << out;
   auto rows = Summary(out);
   ASSERT_TRUE(rows.count("classifier") && rows.count("rules") && rows.count("rules + classifier"))
       << out;

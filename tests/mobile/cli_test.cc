@@ -1,5 +1,4 @@
 // `veto sms` end to end through the real binary: replay, report → export → import, --state.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,28 +9,18 @@
 
 #include "core/strings.h"
 #include "gtest/gtest.h"
+#include "tests/run_command.h"
 
 namespace veto {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status = -1;
-  std::string out;  // stdout + stderr
-};
+using Result = testutil::CommandResult;
 
+// The veto binary with `args`, stdout and stderr together.
 Result Veto(const std::string& args) {
-  Result r;
-  const std::string cmd = Cat(VETO_BIN, " ", args, " 2>&1");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return testutil::RunCommand(Cat(VETO_BIN, " ", args));
 }
 
 std::string ReadAll(const std::string& path) {
