@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -11,8 +12,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.h"
@@ -148,6 +152,15 @@ struct Flags {
   std::vector<std::string> positional;
 };
 
+// Flags whose value is kept as given.
+constexpr std::pair<std::string_view, std::string Flags::*> kStringFlags[] = {
+    {"--format", &Flags::format},       {"--out", &Flags::out},
+    {"--state", &Flags::state},         {"--redis", &Flags::redis},
+    {"--summary-json", &Flags::summary_json}, {"--stream", &Flags::stream},
+    {"--group", &Flags::group},         {"--out-stream", &Flags::out_stream},
+    {"--consumer", &Flags::consumer},
+};
+
 // Parses the flags every sms subcommand shares; returns 2 (usage) or 0.
 // `feed_options`: the command reads a feed, so --help also lists the feed options.
 int ParseFlags(const std::vector<std::string>& args, const char* usage, Flags* f,
@@ -182,12 +195,16 @@ int ParseFlags(const std::vector<std::string>& args, const char* usage, Flags* f
     };
     long long n = 0;
     std::string v;
+    const auto* string_flag = std::find_if(std::begin(kStringFlags), std::end(kStringFlags),
+                                           [&](const auto& flag) { return a == flag.first; });
+    if (string_flag != std::end(kStringFlags)) {
+      if (!value(&(f->*string_flag->second))) return 2;
+      continue;
+    }
     if (a == "--help" || a == "-h") {
       std::fputs(usage, stdout);
       if (feed_options) std::printf("\n%s", kFeedUsage);
       std::exit(0);
-    } else if (a == "--format") {
-      if (!value(&f->format)) return 2;
     } else if (a == "--column") {
       if (!value(&v)) return 2;
       const size_t eq = v.find('=');
@@ -206,14 +223,6 @@ int ParseFlags(const std::vector<std::string>& args, const char* usage, Flags* f
         return 2;
       }
       f->csv.delimiter = v[0];
-    } else if (a == "--out") {
-      if (!value(&f->out)) return 2;
-    } else if (a == "--state") {
-      if (!value(&f->state)) return 2;
-    } else if (a == "--redis") {
-      if (!value(&f->redis)) return 2;
-    } else if (a == "--summary-json") {
-      if (!value(&f->summary_json)) return 2;
     } else if (a == "--threads") {
       if (!number(&n, 1, 1024)) return 2;
       f->threads = static_cast<int>(n);
@@ -246,14 +255,6 @@ int ParseFlags(const std::vector<std::string>& args, const char* usage, Flags* f
     } else if (a == "--now") {
       if (!number(&n, 0, 1LL << 40)) return 2;
       f->now = n;
-    } else if (a == "--stream") {
-      if (!value(&f->stream)) return 2;
-    } else if (a == "--group") {
-      if (!value(&f->group)) return 2;
-    } else if (a == "--out-stream") {
-      if (!value(&f->out_stream)) return 2;
-    } else if (a == "--consumer") {
-      if (!value(&f->consumer)) return 2;
     } else if (a == "--batch") {
       if (!number(&n, 1, 100000)) return 2;
       f->batch = static_cast<int>(n);
