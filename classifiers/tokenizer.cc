@@ -94,10 +94,10 @@ inline uint64_t AsciiInRange(uint64_t v, unsigned char lo, unsigned char hi) {
   return ge_lo & ~gt_hi & ~v & kHigh;
 }
 
-// Counts ASCII capitals, ASCII letters and '!' in s, 8 bytes at a time (SWAR): per-byte
-// counters (0x80 >> 7 = 1 per hit), summed across the 8 lanes every 255 words.
 }  // namespace
 
+// 8 bytes at a time (SWAR): per-byte counters (0x80 >> 7 = 1 per hit), summed across the 8
+// lanes every 255 words, before a byte counter could overflow.
 void CountCapsAndBangs(std::string_view s, size_t* upper, size_t* letters, size_t* bangs) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t n = s.size();
@@ -273,29 +273,27 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
 
   while (p < end) {
     unsigned char c = *p;
-    if (kByteClass[c] & kAsciiSeparator) {  // the common separator: as NonWordAt's below
-      if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+' || c == '/')) {
+    // The common separator (a plain ASCII one) is known from the class table alone; the
+    // rest goes through the newline, currency and NonWordAt checks.
+    size_t sep = kByteClass[c] & kAsciiSeparator ? 1 : 0;
+    if (sep == 0) {
+      if (c == '\n') {
+        subject_line = false;
+        have_prev = false;
         phone_digits = 0;
+        after_currency = false;
+        ++p;
+        continue;
       }
-      if (c != ' ') after_currency = false;
-      ++p;
-      continue;
+      if (size_t cur = CurrencyAt(p, end)) {
+        out->Add(Feature(kShape, std::string_view(reinterpret_cast<const char*>(p), cur)));
+        after_currency = true;
+        p += cur;
+        continue;
+      }
+      sep = NonWordAt(p, end);
     }
-    if (c == '\n') {
-      subject_line = false;
-      have_prev = false;
-      phone_digits = 0;
-      after_currency = false;
-      ++p;
-      continue;
-    }
-    if (size_t cur = CurrencyAt(p, end)) {
-      out->Add(Feature(kShape, std::string_view(reinterpret_cast<const char*>(p), cur)));
-      after_currency = true;
-      p += cur;
-      continue;
-    }
-    if (size_t sep = NonWordAt(p, end)) {
+    if (sep != 0) {
       // Phone numbers: digit groups separated by these characters stay one run.
       if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+' || c == '/')) {
         phone_digits = 0;
