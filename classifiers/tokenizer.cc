@@ -8,6 +8,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "classifiers/hash.h"
 #include "core/strings.h"
 
@@ -15,6 +19,9 @@ namespace veto::classifiers {
 namespace {
 
 constexpr size_t kMaxWordBytes = 40;  // longer runs are base64/junk: one "long" shape
+// At most: 4 number shapes or 2 letter/digit ones, the word, its Subject twin and its bigram,
+// and one n-gram per byte of the padded word (n >= 2: at most kMaxWordBytes + 1).
+constexpr size_t kMaxWordFeatures = 4 + 2 + 3 + kMaxWordBytes + 1;
 
 inline bool IsAsciiAlnum(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -96,11 +103,103 @@ inline uint64_t AsciiInRange(uint64_t v, unsigned char lo, unsigned char hi) {
 
 }  // namespace
 
+size_t PlainWordRun(const char* text, const char* end, bool* digit, bool* other) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text);
+  const auto* e = reinterpret_cast<const unsigned char*>(end);
+#if defined(__SSE2__)
+  // Signed byte compares: bytes >= 0x80 are negative, so only the "high" test takes them.
+  const __m128i lower_a = _mm_set1_epi8('a' - 1), lower_z = _mm_set1_epi8('z' + 1),
+                digit_0 = _mm_set1_epi8('0' - 1), digit_9 = _mm_set1_epi8('9' + 1),
+                case_bit = _mm_set1_epi8(0x20), c2 = _mm_set1_epi8(static_cast<char>(0xC2)),
+                e2 = _mm_set1_epi8(static_cast<char>(0xE2));
+  while (e - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i folded = _mm_or_si128(v, case_bit);  // 'A'-'Z' -> 'a'-'z', no new letters
+    const __m128i letter =
+        _mm_and_si128(_mm_cmpgt_epi8(folded, lower_a), _mm_cmplt_epi8(folded, lower_z));
+    const __m128i digits = _mm_and_si128(_mm_cmpgt_epi8(v, digit_0), _mm_cmplt_epi8(v, digit_9));
+    const __m128i high = _mm_cmplt_epi8(v, _mm_setzero_si128());
+    const __m128i lookahead = _mm_or_si128(_mm_cmpeq_epi8(v, c2), _mm_cmpeq_epi8(v, e2));
+    const __m128i plain =
+        _mm_or_si128(_mm_or_si128(letter, digits), _mm_andnot_si128(lookahead, high));
+    const unsigned plain_mask = static_cast<unsigned>(_mm_movemask_epi8(plain));
+    const unsigned digit_mask = static_cast<unsigned>(_mm_movemask_epi8(digits));
+    const unsigned run = static_cast<unsigned>(__builtin_ctz(~plain_mask));  // <= 16
+    const unsigned in_run = (1u << run) - 1;
+    *digit |= (digit_mask & in_run) != 0;
+    *other |= (~digit_mask & in_run) != 0;
+    p += run;
+    if (run < 16) return static_cast<size_t>(p - reinterpret_cast<const unsigned char*>(text));
+  }
+#endif
+  for (; p < e; ++p) {
+    const uint8_t cls = kByteClass[*p];
+    if (!(cls & kPlainWordByte)) break;
+    if (cls & kDigitByte) {
+      *digit = true;
+    } else {
+      *other = true;
+    }
+  }
+  return static_cast<size_t>(p - reinterpret_cast<const unsigned char*>(text));
+}
+
 // 8 bytes at a time (SWAR): per-byte counters (0x80 >> 7 = 1 per hit), summed across the 8
 // lanes every 255 words, before a byte counter could overflow.
 void CountCapsAndBangs(std::string_view s, size_t* upper, size_t* letters, size_t* bangs) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   size_t n = s.size();
+#if defined(__SSE2__)
+  // 16 bytes at a time: per-byte counters (a compare gives -1 per hit, subtracted), summed
+  // with SAD every 255 blocks; the last partial block is the final 16 bytes re-read with the
+  // bytes already counted masked off.
+  if (n >= 16) {
+    const __m128i cap_lo = _mm_set1_epi8('A' - 1), cap_hi = _mm_set1_epi8('Z' + 1),
+                  low_lo = _mm_set1_epi8('a' - 1), low_hi = _mm_set1_epi8('z' + 1),
+                  bang = _mm_set1_epi8('!'), zero = _mm_setzero_si128();
+    __m128i u = zero, l = zero, b = zero;
+    auto count = [&](__m128i v, __m128i keep) {
+      const __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, cap_lo), _mm_cmplt_epi8(v, cap_hi));
+      const __m128i lo = _mm_and_si128(_mm_cmpgt_epi8(v, low_lo), _mm_cmplt_epi8(v, low_hi));
+      u = _mm_sub_epi8(u, _mm_and_si128(up, keep));
+      l = _mm_sub_epi8(l, _mm_and_si128(_mm_or_si128(up, lo), keep));
+      b = _mm_sub_epi8(b, _mm_and_si128(_mm_cmpeq_epi8(v, bang), keep));
+    };
+    auto flush = [&] {
+      auto sum = [&](__m128i acc) {
+        const __m128i s2 = _mm_sad_epu8(acc, zero);  // two 64-bit lane sums
+        return static_cast<size_t>(_mm_cvtsi128_si32(s2)) +
+               static_cast<size_t>(_mm_cvtsi128_si32(_mm_srli_si128(s2, 8)));
+      };
+      *upper += sum(u);
+      *letters += sum(l);
+      *bangs += sum(b);
+      u = l = b = zero;
+    };
+    const __m128i all = _mm_set1_epi8(-1);
+    int blocks = 0;
+    while (n >= 16) {
+      count(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), all);
+      p += 16;
+      n -= 16;
+      if (++blocks == 255) {
+        flush();
+        blocks = 0;
+      }
+    }
+    if (n > 0) {
+      // keep the last n bytes of the final 16: byte i kept when i >= 16 - n.
+      alignas(16) static constexpr signed char kRamp[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+                                                           8, 9, 10, 11, 12, 13, 14, 15};
+      const __m128i keep = _mm_cmpgt_epi8(_mm_load_si128(reinterpret_cast<const __m128i*>(kRamp)),
+                                          _mm_set1_epi8(static_cast<char>(15 - n)));
+      count(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16)), keep);
+      n = 0;
+    }
+    flush();
+    return;
+  }
+#endif
   auto lanes = [](uint64_t acc) {  // the 8 byte counters (each <= 255) summed
     constexpr uint64_t kEvenBytes = 0x00ff00ff00ff00ffULL;
     const uint64_t pairs = (acc & kEvenBytes) + ((acc >> 8) & kEvenBytes);  // 4 x 16 bits
@@ -139,31 +238,6 @@ std::string_view LowerInto(std::string_view s, char* buf, size_t cap) {
   return {buf, n};
 }
 
-// Collects features with repeats in a stack buffer and hands them to the FeatureSet in
-// batches (FeatureSet::AddAll de-duplicates): the word and n-gram loops then only hash and
-// store. Flushed when full and on destruction, so the FeatureSet sees every feature in order.
-class Sink {
- public:
-  explicit Sink(FeatureSet* out) : out_(out) {}
-  ~Sink() { Flush(); }
-  Sink(const Sink&) = delete;
-  Sink& operator=(const Sink&) = delete;
-  void Add(uint32_t f) {
-    buf_[n_++] = f;
-    if (n_ == kCapacity) Flush();
-  }
-  void Flush() {
-    out_->AddAll(buf_, n_);
-    n_ = 0;
-  }
-
- private:
-  static constexpr size_t kCapacity = 256;
-  FeatureSet* out_;
-  size_t n_ = 0;
-  uint32_t buf_[kCapacity];
-};
-
 }  // namespace
 
 absl::Status TokenizerOptions::Validate() const {
@@ -191,9 +265,18 @@ void FeatureSet::Clear(uint32_t feature_bits) {
     seen_.assign(words, 0);
   } else {
     // Every set bit belongs to a listed feature, so zeroing their words clears the set.
-    for (uint32_t f : features_) seen_[f >> 6] = 0;
+    for (size_t i = 0; i < size_; ++i) seen_[buffer_[i] >> 6] = 0;
   }
+  size_ = 0;
   features_.clear();
+}
+
+void FeatureSet::Grow(size_t need) {
+  size_t capacity = std::max<size_t>({need, 2 * capacity_, 256});
+  auto bigger = std::make_unique<uint32_t[]>(capacity);
+  if (size_ > 0) std::memcpy(bigger.get(), buffer_.get(), size_ * sizeof(uint32_t));
+  buffer_ = std::move(bigger);
+  capacity_ = capacity;
 }
 
 Tokenizer::Tokenizer(const TokenizerOptions& options) : options_(options) {}
@@ -242,11 +325,10 @@ void Tokenizer::Tokenize(const Message& m, FeatureSet* out) const {
   }
 
   if (options_.channel == Channel::kEmail) TokenizeEmailStructure(m, out);
+  out->Finish();
 }
 
-void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet* set) const {
-  Sink sink(set);
-  Sink* out = &sink;
+void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet* out) const {
   const uint32_t bits = options_.feature_bits;
   const uint32_t n_gram = options_.char_ngram;
   const bool email = options_.channel == Channel::kEmail;
@@ -302,26 +384,27 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
       p += sep;
       continue;
     }
-    // A word: word bytes, with single apostrophes inside.
+    // A word: word bytes, with single apostrophes inside. Runs of plain word bytes are
+    // skipped 16 at a time (PlainWordRun); the bytes that end them are looked at one by one.
     const unsigned char* w = p;
-    size_t digits = 0;
+    bool has_digit = false, has_other = false;  // a digit / a byte other than a digit
     while (p < end) {
-      uint8_t cls = kByteClass[*p];
-      if (cls & kPlainWordByte) {  // the common case: no lookahead needed
-        digits += cls & kDigitByte;
-        ++p;
-        continue;
-      }
-      if (cls & kAsciiSeparator) break;
+      p += PlainWordRun(reinterpret_cast<const char*>(p), reinterpret_cast<const char*>(end),
+                        &has_digit, &has_other);
+      if (p == end || (kByteClass[*p] & kAsciiSeparator)) break;
       if (*p == '\'' && p > w && p + 1 < end && NonWordAt(p + 1, end) == 0 &&
           CurrencyAt(p + 1, end) == 0) {
+        has_other = true;
         ++p;
         continue;
       }
       if (NonWordAt(p, end) != 0 || CurrencyAt(p, end) != 0) break;
+      has_other = true;
       ++p;  // a non-ASCII lead byte that starts a letter
     }
     std::string_view word(reinterpret_cast<const char*>(w), p - w);
+    // Room for every feature one word can add (below), so the adds need no capacity check.
+    out->Room(kMaxWordFeatures);
     if (word.size() > kMaxWordBytes) {
       out->Add(kLongWord);
       have_prev = false;
@@ -329,21 +412,22 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
       after_currency = false;
       continue;
     }
-    if (digits == word.size()) {
-      out->Add(FeatureIndex(CombineHash(kNum, std::min<size_t>(digits, 16)), bits));
+    if (!has_other) {  // all digits
+      const size_t digits = word.size();
+      out->AddUnchecked(FeatureIndex(CombineHash(kNum, std::min<size_t>(digits, 16)), bits));
       if (after_currency) {
-        out->Add(FeatureIndex(CombineHash(kCurNum, std::min<size_t>(digits, 8)), bits));
+        out->AddUnchecked(FeatureIndex(CombineHash(kCurNum, std::min<size_t>(digits, 8)), bits));
       }
       phone_digits += digits;
       if (phone_digits >= 10 && !phone_emitted) {
-        out->Add(kPhone);
+        out->AddUnchecked(kPhone);
         phone_emitted = true;
       }
-      if ((digits == 5 || digits == 6) && phone_digits == digits) out->Add(kShortCode);
+      if ((digits == 5 || digits == 6) && phone_digits == digits) out->AddUnchecked(kShortCode);
     } else {
       phone_digits = 0;
-      if (digits > 0) {
-        out->Add(kLettersDigits);
+      if (has_digit) {
+        out->AddUnchecked(kLettersDigits);
         // De-leeted skeleton: "fr33" -> "free", counted as the word itself.
         bool changed = false, still_digits = false;
         for (size_t i = 0; i < word.size(); ++i) {
@@ -351,17 +435,20 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
           changed |= buf[i] != word[i];
           still_digits |= buf[i] >= '0' && buf[i] <= '9';
         }
-        if (changed && !still_digits) out->Add(Feature(kWord, std::string_view(buf, word.size())));
+        if (changed && !still_digits) {
+          out->AddUnchecked(Feature(kWord, std::string_view(buf, word.size())));
+        }
       }
     }
     after_currency = false;
     uint64_t h = TokenHash(kWord, word, reinterpret_cast<const char*>(end));
-    out->Add(FeatureIndex(h, bits));
+    out->AddUnchecked(FeatureIndex(h, bits));
     if (subject_line) {
-      out->Add(FeatureIndex(TokenHash(kSubjectWord, word, reinterpret_cast<const char*>(end)), bits));
+      out->AddUnchecked(
+          FeatureIndex(TokenHash(kSubjectWord, word, reinterpret_cast<const char*>(end)), bits));
     }
     if (options_.word_bigrams && have_prev) {
-      out->Add(FeatureIndex(CombineHash(prev ^ kBigramSalt, h), bits));
+      out->AddUnchecked(FeatureIndex(CombineHash(prev ^ kBigramSalt, h), bits));
     }
     prev = h;
     have_prev = true;
@@ -369,8 +456,7 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
     // The n-grams of " word ", each the value ShortHash would read from a padded copy, kept
     // in a register window that shifts one byte in at a time (a copy read back with 8-byte
     // loads stalls on store forwarding, which was a fifth of the tokenizer's time).
-    const bool gram_word = word.size() >= options_.char_ngram_min_word ||
-                           (digits > 0 && digits < word.size());
+    const bool gram_word = word.size() >= options_.char_ngram_min_word || (has_digit && has_other);
     if (char_grams && gram_word && word.size() + 2 > n_gram) {
       const unsigned top = 8 * (n_gram - 1);
       uint64_t window = uint64_t{' '} << top;
@@ -380,7 +466,7 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
       for (size_t i = n_gram - 2; i <= word.size(); ++i) {
         const unsigned char next = i < word.size() ? static_cast<unsigned char>(word[i]) : ' ';
         window = (window >> 8) | (uint64_t{next} << top);
-        out->Add(FeatureIndex(ShortHashValue(kCharGram, window, n_gram), bits));
+        out->AddUnchecked(FeatureIndex(ShortHashValue(kCharGram, window, n_gram), bits));
       }
     }
   }

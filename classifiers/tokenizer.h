@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,39 +95,40 @@ struct TokenizerOptions {
 
 // A de-duplicated set of feature indices; reusable scratch (keeps its capacity). Membership
 // is a bitset over the feature space (16 KB for 2^17, 64 KB for 2^19: L1/L2-resident), so
-// an Add is one load and one store; Clear resets only the words that were used.
+// an Add is one load and one store, branch-free; Clear resets only the words that were used.
+// The tokenizer writes into a raw buffer (Room, then AddUnchecked: no capacity check per
+// feature) and Finish publishes it as features().
 class FeatureSet {
  public:
   // Empties the set for features below 2^feature_bits.
   void Clear(uint32_t feature_bits);
-  // `feature` must be below 2^feature_bits of the last Clear.
-  void Add(uint32_t feature) {
+  // Makes room for k more Adds without a capacity check (AddUnchecked).
+  void Room(size_t k) {
+    if (size_ + k > capacity_) Grow(size_ + k);
+  }
+  // `feature` must be below 2^feature_bits of the last Clear; Room(1) must have been made.
+  void AddUnchecked(uint32_t feature) {
     uint64_t& word = seen_[feature >> 6];
-    uint64_t bit = uint64_t{1} << (feature & 63);
-    if (word & bit) return;
+    const uint64_t bit = uint64_t{1} << (feature & 63);
+    buffer_[size_] = feature;
+    size_ += (word & bit) == 0;  // kept only the first time: branch-free
     word |= bit;
-    features_.push_back(feature);
   }
-  // Add for each of f[0..n), in order (the tokenizer collects features in a local buffer
-  // and hands them over in batches: one tight loop instead of a call per feature).
-  void AddAll(const uint32_t* f, size_t n) {
-    const size_t size = features_.size();
-    features_.resize(size + n);
-    uint32_t* out = features_.data() + size;
-    uint64_t* seen = seen_.data();
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t& word = seen[f[i] >> 6];
-      const uint64_t bit = uint64_t{1} << (f[i] & 63);
-      *out = f[i];
-      out += (word & bit) == 0;  // kept only the first time: branch-free
-      word |= bit;
-    }
-    features_.resize(static_cast<size_t>(out - features_.data()));
+  void Add(uint32_t feature) {
+    Room(1);
+    AddUnchecked(feature);
   }
+  // Publishes the features added since Clear as features().
+  void Finish() { features_.assign(buffer_.get(), buffer_.get() + size_); }
+  // The features in first-seen order, as of the last Finish (Tokenize calls it).
   const std::vector<uint32_t>& features() const { return features_; }
   size_t size() const { return features_.size(); }
 
  private:
+  void Grow(size_t need);
+
+  std::unique_ptr<uint32_t[]> buffer_;
+  size_t size_ = 0, capacity_ = 0;
   std::vector<uint32_t> features_;
   std::vector<uint64_t> seen_;
 };
@@ -151,8 +153,15 @@ class Tokenizer {
   TokenizerOptions options_;
 };
 
+// The length of the run of plain word bytes at the start of [p, end): ASCII letters and
+// digits, and non-ASCII bytes other than 0xC2 and 0xE2 (the lead bytes of Latin-1 and General
+// Punctuation separators, which the tokenizer looks at one by one). Sets *digit if the run
+// has an ASCII digit and *other if it has any other byte (leaves them alone otherwise). 16
+// bytes at a time where 16 are readable (SSE2). Exposed for tests.
+size_t PlainWordRun(const char* p, const char* end, bool* digit, bool* other);
+
 // Adds to the counts the ASCII capitals, ASCII letters and '!' of s (the tokenizer's length /
-// capitals / exclamation shapes; 8 bytes at a time). Exposed for tests.
+// capitals / exclamation shapes; 16 bytes at a time with SSE2, else 8). Exposed for tests.
 void CountCapsAndBangs(std::string_view s, size_t* upper, size_t* letters, size_t* bangs);
 
 }  // namespace veto::classifiers

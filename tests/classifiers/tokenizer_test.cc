@@ -1,6 +1,7 @@
 #include "classifiers/tokenizer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "classifiers/hash.h"
@@ -177,6 +178,42 @@ TEST(TokenizerTest, CountCapsAndBangsMatchesAPlainLoop) {
       EXPECT_EQ(u, want_u) << len << " " << round;
       EXPECT_EQ(l, want_l) << len << " " << round;
       EXPECT_EQ(b, want_b) << len << " " << round;
+    }
+  }
+}
+
+// The 16-bytes-at-a-time word scanner against a byte loop over the same byte classes: every
+// start offset and end of random texts (ASCII, the 0xC2 / 0xE2 lead bytes, other UTF-8, digits).
+TEST(TokenizerTest, PlainWordRunMatchesAByteLoop) {
+  uint64_t x = 88172645463325252ULL;
+  auto plain = [](unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= 0x80 && c != 0xC2 && c != 0xE2);
+  };
+  for (int round = 0; round < 40; ++round) {
+    std::string s(70, '\0');
+    for (char& c : s) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      unsigned v = static_cast<unsigned>(x >> 32);
+      // Mostly word bytes (long runs cross the 16-byte blocks), some of everything else.
+      const char* alphabet = round % 2 ? "abcXYZ0189\xc3\xa9\xc2\xe2 '@[`{/:" : "aZ09\x80\xff";
+      c = round % 4 == 3 ? static_cast<char>(v & 0xff) : alphabet[v % std::strlen(alphabet)];
+    }
+    for (size_t b = 0; b <= s.size(); ++b) {
+      for (size_t e = b; e <= s.size(); e += 3) {
+        bool digit = false, other = false, want_digit = false, want_other = false;
+        size_t want = 0;
+        while (b + want < e && plain(static_cast<unsigned char>(s[b + want]))) {
+          unsigned char c = static_cast<unsigned char>(s[b + want]);
+          (c >= '0' && c <= '9' ? want_digit : want_other) = true;
+          ++want;
+        }
+        ASSERT_EQ(PlainWordRun(s.data() + b, s.data() + e, &digit, &other), want) << round << " " << b << " " << e;
+        EXPECT_EQ(digit, want_digit) << round << " " << b << " " << e;
+        EXPECT_EQ(other, want_other) << round << " " << b << " " << e;
+      }
     }
   }
 }
