@@ -86,6 +86,31 @@ double Chi2Q(double x2, size_t half_dof) {
   return std::min(sum, 1.0);
 }
 
+void Chi2QPair(double x2a, double x2b, size_t half_dof, double* qa, double* qb) {
+  const size_t n = std::max<size_t>(half_dof, 1);
+  const double ma = x2a / 2.0, mb = x2b / 2.0;
+  // The Horner form of both sums, sum_{i < n} m^i / i! = 1 + m(1 + m/2(1 + ... (1 + m/(n-1)))):
+  // a fixed n - 1 steps with no exit test, the two independent chains interleaved. Every
+  // step adds positive terms (no cancellation), and each partial sum is at most e^m, so
+  // nothing overflows for m < 700 (where e^-m is still a normal double); beyond that, or
+  // past the tables, the one-at-a-time path.
+  constexpr double kHornerMaxM = 700.0;
+  if (n >= Chi2Tables::kSize || !(ma >= 0 && ma < kHornerMaxM && mb >= 0 && mb < kHornerMaxM)) {
+    *qa = Chi2Q(x2a, half_dof);
+    *qb = Chi2Q(x2b, half_dof);
+    return;
+  }
+  const Chi2Tables& t = Tables();
+  double sa = 1.0, sb = 1.0;
+  for (size_t i = n - 1; i >= 1; --i) {
+    const double inv = t.inverse[i];
+    sa = 1.0 + sa * (ma * inv);
+    sb = 1.0 + sb * (mb * inv);
+  }
+  *qa = std::min(std::exp(-ma) * sa, 1.0);
+  *qb = std::min(std::exp(-mb) * sb, 1.0);
+}
+
 absl::Status ClassifierOptions::Validate() const {
   if (!id.empty()) {
     bool ok = id.size() <= 64;
@@ -224,8 +249,10 @@ double Classifier::NaiveBayes(const std::vector<uint32_t>& features, double* z) 
       ++n;
     }
   }
-  double spam = 1.0 - Chi2Q(-2.0 * (sum_1mf / kLnScale), n);
-  double ham = 1.0 - Chi2Q(-2.0 * (sum_f / kLnScale), n);
+  double q_spam = 0, q_ham = 0;
+  Chi2QPair(-2.0 * (sum_1mf / kLnScale), -2.0 * (sum_f / kLnScale), n, &q_spam, &q_ham);
+  double spam = 1.0 - q_spam;
+  double ham = 1.0 - q_ham;
   return (spam - ham + 1.0) / 2.0;
 }
 

@@ -52,15 +52,17 @@ inline size_t NonWordAt(const unsigned char* p, const unsigned char* end) {
 // kAsciiSeparator: an ASCII byte that always separates words on its own (not a letter or
 // digit, not '\n', '$' or an apostrophe, which have their own rules): one lookup instead of
 // NonWordAt / CurrencyAt.
-constexpr uint8_t kPlainWordByte = 2, kDigitByte = 1, kAsciiSeparator = 4;
+// kPhoneSeparator: separators that keep a phone number's digit groups together.
+constexpr uint8_t kPlainWordByte = 2, kDigitByte = 1, kAsciiSeparator = 4, kPhoneSeparator = 8;
 constexpr auto kByteClass = [] {
   std::array<uint8_t, 256> t{};
   for (int c = 0; c < 256; ++c) {
     bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     bool plain = alnum || (c >= 0x80 && c != 0xC2 && c != 0xE2);
     bool separator = c < 0x80 && !alnum && c != '\n' && c != '$' && c != '\'';
+    bool phone = c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+' || c == '/';
     t[c] = static_cast<uint8_t>((plain ? kPlainWordByte : 0) | (c >= '0' && c <= '9' ? kDigitByte : 0) |
-                                (separator ? kAsciiSeparator : 0));
+                                (separator ? kAsciiSeparator : 0) | (phone ? kPhoneSeparator : 0));
   }
   return t;
 }();
@@ -103,7 +105,8 @@ inline uint64_t AsciiInRange(uint64_t v, unsigned char lo, unsigned char hi) {
 
 }  // namespace
 
-size_t PlainWordRun(const char* text, const char* end, bool* digit, bool* other) {
+size_t PlainWordRun(const char* text, const char* end, const char* readable_end, bool* digit,
+                    bool* other) {
   const auto* p = reinterpret_cast<const unsigned char*>(text);
   const auto* e = reinterpret_cast<const unsigned char*>(end);
 #if defined(__SSE2__)
@@ -112,7 +115,8 @@ size_t PlainWordRun(const char* text, const char* end, bool* digit, bool* other)
                 digit_0 = _mm_set1_epi8('0' - 1), digit_9 = _mm_set1_epi8('9' + 1),
                 case_bit = _mm_set1_epi8(0x20), c2 = _mm_set1_epi8(static_cast<char>(0xC2)),
                 e2 = _mm_set1_epi8(static_cast<char>(0xE2));
-  while (e - p >= 16) {
+  const auto* readable = reinterpret_cast<const unsigned char*>(readable_end);
+  while (readable - p >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i folded = _mm_or_si128(v, case_bit);  // 'A'-'Z' -> 'a'-'z', no new letters
     const __m128i letter =
@@ -122,7 +126,10 @@ size_t PlainWordRun(const char* text, const char* end, bool* digit, bool* other)
     const __m128i lookahead = _mm_or_si128(_mm_cmpeq_epi8(v, c2), _mm_cmpeq_epi8(v, e2));
     const __m128i plain =
         _mm_or_si128(_mm_or_si128(letter, digits), _mm_andnot_si128(lookahead, high));
-    const unsigned plain_mask = static_cast<unsigned>(_mm_movemask_epi8(plain));
+    // Bytes at or past `end` end the run: keep the first min(end - p, 16) bits (a cmov).
+    const size_t left = static_cast<size_t>(e - p);
+    const unsigned in_text = (1u << (left < 16 ? left : 16)) - 1;
+    const unsigned plain_mask = static_cast<unsigned>(_mm_movemask_epi8(plain)) & in_text;
     const unsigned digit_mask = static_cast<unsigned>(_mm_movemask_epi8(digits));
     const unsigned run = static_cast<unsigned>(__builtin_ctz(~plain_mask));  // <= 16
     const unsigned in_run = (1u << run) - 1;
@@ -131,6 +138,8 @@ size_t PlainWordRun(const char* text, const char* end, bool* digit, bool* other)
     p += run;
     if (run < 16) return static_cast<size_t>(p - reinterpret_cast<const unsigned char*>(text));
   }
+#else
+  (void)readable_end;
 #endif
   for (; p < e; ++p) {
     const uint8_t cls = kByteClass[*p];
@@ -343,6 +352,17 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
                  kPhone = FeatureIndex(kPhoneHash, bits),
                  kShortCode = FeatureIndex(kShortCodeHash, bits),
                  kLettersDigits = FeatureIndex(kLettersDigitsHash, bits);
+  // A short text (every SMS) is copied with 16 zero bytes after it, so the word scanner and
+  // the hash read whole blocks up to its last byte (no byte-by-byte tails).
+  constexpr size_t kPaddedMax = 1024, kPad = 16;
+  char padded[kPaddedMax + kPad];
+  const char* readable_end = text.data() + text.size();
+  if (text.size() <= kPaddedMax) {
+    if (!text.empty()) std::memcpy(padded, text.data(), text.size());
+    std::memset(padded + text.size(), 0, kPad);
+    text = std::string_view(padded, text.size());
+    readable_end = padded + text.size() + kPad;
+  }
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();
   bool subject_line = email;  // email: normalized_body starts with the Subject line
@@ -376,11 +396,10 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
       sep = NonWordAt(p, end);
     }
     if (sep != 0) {
-      // Phone numbers: digit groups separated by these characters stay one run.
-      if (!(c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+' || c == '/')) {
-        phone_digits = 0;
-      }
-      if (c != ' ') after_currency = false;
+      // Phone numbers: digit groups separated by these characters stay one run. (Written as
+      // selects, not branches: which separator comes next is not predictable.)
+      phone_digits = (kByteClass[c] & kPhoneSeparator) ? phone_digits : 0;
+      after_currency = after_currency && c == ' ';
       p += sep;
       continue;
     }
@@ -390,7 +409,7 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
     bool has_digit = false, has_other = false;  // a digit / a byte other than a digit
     while (p < end) {
       p += PlainWordRun(reinterpret_cast<const char*>(p), reinterpret_cast<const char*>(end),
-                        &has_digit, &has_other);
+                        readable_end, &has_digit, &has_other);
       if (p == end || (kByteClass[*p] & kAsciiSeparator)) break;
       if (*p == '\'' && p > w && p + 1 < end && NonWordAt(p + 1, end) == 0 &&
           CurrencyAt(p + 1, end) == 0) {
@@ -441,11 +460,11 @@ void Tokenizer::TokenizeText(std::string_view text, bool char_grams, FeatureSet*
       }
     }
     after_currency = false;
-    uint64_t h = TokenHash(kWord, word, reinterpret_cast<const char*>(end));
+    uint64_t h = TokenHash(kWord, word, readable_end);
     out->AddUnchecked(FeatureIndex(h, bits));
     if (subject_line) {
       out->AddUnchecked(
-          FeatureIndex(TokenHash(kSubjectWord, word, reinterpret_cast<const char*>(end)), bits));
+          FeatureIndex(TokenHash(kSubjectWord, word, readable_end), bits));
     }
     if (options_.word_bigrams && have_prev) {
       out->AddUnchecked(FeatureIndex(CombineHash(prev ^ kBigramSalt, h), bits));

@@ -157,8 +157,10 @@ class Tokenizer {
 // digits, and non-ASCII bytes other than 0xC2 and 0xE2 (the lead bytes of Latin-1 and General
 // Punctuation separators, which the tokenizer looks at one by one). Sets *digit if the run
 // has an ASCII digit and *other if it has any other byte (leaves them alone otherwise). 16
-// bytes at a time where 16 are readable (SSE2). Exposed for tests.
-size_t PlainWordRun(const char* p, const char* end, bool* digit, bool* other);
+// bytes at a time (SSE2) while 16 bytes from p are readable, i.e. below `readable_end` (at
+// least `end`; bytes past `end` are read, never counted). Exposed for tests.
+size_t PlainWordRun(const char* p, const char* end, const char* readable_end, bool* digit,
+                    bool* other);
 
 // Adds to the counts the ASCII capitals, ASCII letters and '!' of s (the tokenizer's length /
 // capitals / exclamation shapes; 16 bytes at a time with SSE2, else 8). Exposed for tests.

@@ -77,6 +77,12 @@ TEST(Chi2QTest, MatchesReferenceSum) {
       double want = static_cast<double>(std::min<long double>(sum, 1.0L));
       double got = Chi2Q(2 * m, n);
       EXPECT_NEAR(got, want, 1e-12 * want + 1e-300) << "m=" << m << " n=" << n;
+      // The pair form (Horner, both sides at once) gives the same values, in either slot.
+      double a = -1, b = -1;
+      Chi2QPair(2 * m, 2 * 0.25, n, &a, &b);
+      EXPECT_NEAR(a, want, 1e-12 * want + 1e-300) << "pair, m=" << m << " n=" << n;
+      Chi2QPair(2 * 3.0, 2 * m, n, &a, &b);
+      EXPECT_NEAR(b, want, 1e-12 * want + 1e-300) << "pair, m=" << m << " n=" << n;
     }
   }
 }

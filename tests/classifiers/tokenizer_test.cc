@@ -203,16 +203,21 @@ TEST(TokenizerTest, PlainWordRunMatchesAByteLoop) {
     }
     for (size_t b = 0; b <= s.size(); ++b) {
       for (size_t e = b; e <= s.size(); e += 3) {
-        bool digit = false, other = false, want_digit = false, want_other = false;
+        bool want_digit = false, want_other = false;
         size_t want = 0;
         while (b + want < e && plain(static_cast<unsigned char>(s[b + want]))) {
           unsigned char c = static_cast<unsigned char>(s[b + want]);
           (c >= '0' && c <= '9' ? want_digit : want_other) = true;
           ++want;
         }
-        ASSERT_EQ(PlainWordRun(s.data() + b, s.data() + e, &digit, &other), want) << round << " " << b << " " << e;
-        EXPECT_EQ(digit, want_digit) << round << " " << b << " " << e;
-        EXPECT_EQ(other, want_other) << round << " " << b << " " << e;
+        // Readable only to `e`, and readable to the string's end (bytes past e read, not counted).
+        for (const char* readable : {s.data() + e, s.data() + s.size()}) {
+          bool digit = false, other = false;
+          ASSERT_EQ(PlainWordRun(s.data() + b, s.data() + e, readable, &digit, &other), want)
+              << round << " " << b << " " << e;
+          EXPECT_EQ(digit, want_digit) << round << " " << b << " " << e;
+          EXPECT_EQ(other, want_other) << round << " " << b << " " << e;
+        }
       }
     }
   }
