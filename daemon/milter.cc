@@ -30,6 +30,19 @@ constexpr unsigned long kNoReplySteps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR
                                         SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_HDR |
                                         SMFIP_NR_EOH;
 
+// Steps vetod does without when the MTA can switch them off: connect and MAIL, whose
+// information (client address and name, j, {daemon_name}; sender, i, {auth_authen}) then comes
+// as macros with each RCPT — only when the MTA takes macro lists (SMFIF_SETSYMLIST); DATA and
+// end-of-headers, which tell vetod nothing. Each step off is one command fewer for libmilter to
+// read and dispatch. HELO stays: Postfix has no macro for the HELO name, and policy lists may
+// match it.
+constexpr unsigned long kStepsViaMacros = SMFIP_NOCONNECT | SMFIP_NOMAIL;
+constexpr unsigned long kStepsNeverNeeded = SMFIP_NODATA | SMFIP_NOEOH;
+
+// The macros asked for at RCPT when connect and MAIL are off: everything those steps gave.
+constexpr char kRcptMacrosAll[] =
+    "i j {daemon_name} {client_addr} {client_name} {auth_authen} {mail_addr}";
+
 struct Connection {
   explicit Connection(const Snapshot& s)
       : possible_actions(s.possible_actions), session(s.daemon().max_message_bytes) {}
@@ -42,6 +55,7 @@ struct Connection {
   unsigned long actions = 0;   // negotiated SMFIF_*
   unsigned long protocol = 0;  // negotiated SMFIP_*
   bool skip_sent = false;
+  bool client_known = false;  // connect info seen (the connect step, or macros at RCPT)
 };
 
 Connection* Conn(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
@@ -78,23 +92,42 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
   Connection* c = EnsureConn(ctx);
   if (c == nullptr) return SMFIS_TEMPFAIL;
   c->actions = MilterActionFlags(c->possible_actions) & f0;
-  if (f0 & SMFIF_SETSYMLIST) c->actions |= SMFIF_SETSYMLIST;
-  // DATA is not needed, but is not switched off (SMFIP_NODATA): Postfix still sends the DATA
-  // step's macros, alone, and over TCP that lone packet waits for our delayed ACK (~40 ms)
-  // before the headers can follow. With the DATA step, our reply carries the ACK.
-  c->protocol =
-      f1 & ((g_rt->no_reply_steps ? kNoReplySteps : 0) | SMFIP_SKIP | SMFIP_NOUNKNOWN);
+  const bool symlist = (f0 & SMFIF_SETSYMLIST) != 0;
+  if (symlist) c->actions |= SMFIF_SETSYMLIST;
+  // Over TCP every step is kept and answered: Postfix still sends a switched-off step's
+  // macros, alone, and does not set TCP_NODELAY on its milter socket, so that lone packet
+  // holds the next one until our delayed ACK (~40 ms) — with a reply per step, each reply
+  // carries the ACK. Over a unix socket there is no Nagle: no-reply steps, and the steps
+  // vetod does without are switched off where the MTA offers it.
+  unsigned long wanted = SMFIP_SKIP | SMFIP_NOUNKNOWN;
+  if (g_rt->no_reply_steps) {
+    wanted |= kNoReplySteps | kStepsNeverNeeded;
+    if (symlist) wanted |= kStepsViaMacros;
+  }
+  c->protocol = f1 & wanted;
   *pf0 = c->actions;
   *pf1 = c->protocol;
   *pf2 = 0;
   *pf3 = 0;
-  if (c->actions & SMFIF_SETSYMLIST) {
-    smfi_setsymlist(ctx, SMFIM_CONNECT, const_cast<char*>("j _ {daemon_name} {client_addr}"));
-    smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>("i {auth_authen}"));
-    smfi_setsymlist(ctx, SMFIM_ENVRCPT, const_cast<char*>("i"));
+  if (symlist) {
+    // A switched-off step's macros are still sent (Postfix): its list is kept to one name.
+    const bool no_conn = c->protocol & SMFIP_NOCONNECT;
+    const bool no_mail = c->protocol & SMFIP_NOMAIL;
+    smfi_setsymlist(ctx, SMFIM_CONNECT,
+                    const_cast<char*>(no_conn ? "j" : "j _ {daemon_name} {client_addr}"));
+    smfi_setsymlist(ctx, SMFIM_ENVFROM, const_cast<char*>(no_mail ? "i" : "i {auth_authen}"));
+    smfi_setsymlist(ctx, SMFIM_ENVRCPT,
+                    const_cast<char*>(no_conn || no_mail ? kRcptMacrosAll : "i"));
     smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i"));
   }
   return SMFIS_CONTINUE;
+}
+
+// {client_addr} as an address: Postfix and Sendmail write IPv6 ones as "IPv6:2001:db8::1".
+std::string ClientAddrMacro(SMFICTX* ctx) {
+  std::string a = Macro(ctx, "{client_addr}");
+  if (a.size() > 5 && EqualsIgnoreCase(std::string_view(a).substr(0, 5), "IPv6:")) a.erase(0, 5);
+  return a;
 }
 
 sfsistat OnConnect(SMFICTX* ctx, char* hostname, struct sockaddr* addr) {
@@ -107,10 +140,11 @@ sfsistat OnConnect(SMFICTX* ctx, char* hostname, struct sockaddr* addr) {
     inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(addr)->sin6_addr, ip, sizeof(ip));
   }
   std::string client_ip = ip;
-  if (client_ip.empty()) client_ip = Macro(ctx, "{client_addr}");
+  if (client_ip.empty()) client_ip = ClientAddrMacro(ctx);
   c->session.Connect(hostname != nullptr ? hostname : "", client_ip);
   c->session.SetMtaName(Macro(ctx, "j"));
   c->session.SetDaemonName(Macro(ctx, "{daemon_name}"));
+  c->client_known = true;
   return Continue(c, SMFIP_NR_CONN);
 }
 
@@ -121,19 +155,36 @@ sfsistat OnHelo(SMFICTX* ctx, char* helo) {
   return Continue(c, SMFIP_NR_HELO);
 }
 
-sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
-  Connection* c = Conn(ctx);
-  if (c == nullptr) return SMFIS_TEMPFAIL;
-  c->session.StartMessage(argv != nullptr && argv[0] != nullptr ? argv[0] : "");
+// A new message: its sender, queue id and SMTP AUTH user (from the MAIL step, or from the
+// macros at its first RCPT when MAIL is switched off).
+void StartMessage(SMFICTX* ctx, Connection* c, std::string_view mail_from) {
+  c->session.StartMessage(mail_from);
   c->skip_sent = false;
   c->session.SetQueueId(Macro(ctx, "i"));
   c->session.SetAuthUser(Macro(ctx, "{auth_authen}"));
+}
+
+sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
+  Connection* c = Conn(ctx);
+  if (c == nullptr) return SMFIS_TEMPFAIL;
+  StartMessage(ctx, c, argv != nullptr && argv[0] != nullptr ? argv[0] : "");
   return Continue(c, SMFIP_NR_MAIL);
 }
 
 sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
   Connection* c = Conn(ctx);
   if (c == nullptr) return SMFIS_TEMPFAIL;
+  if (!c->client_known && (c->protocol & SMFIP_NOCONNECT)) {
+    c->session.SetClient(Macro(ctx, "{client_name}"), ClientAddrMacro(ctx));
+    c->session.SetMtaName(Macro(ctx, "j"));
+    c->session.SetDaemonName(Macro(ctx, "{daemon_name}"));
+    c->client_known = true;
+  }
+  // The first recipient of a message whose MAIL step was switched off (the session is out of a
+  // message after each end of message or abort).
+  if (!c->session.in_message() && (c->protocol & SMFIP_NOMAIL)) {
+    StartMessage(ctx, c, Macro(ctx, "{mail_addr}"));
+  }
   if (argv != nullptr && argv[0] != nullptr) c->session.AddRecipient(argv[0]);
   if (c->session.envelope().queue_id.empty()) c->session.SetQueueId(Macro(ctx, "i"));
   return Continue(c, SMFIP_NR_RCPT);
@@ -270,6 +321,7 @@ sfsistat OnEom(SMFICTX* ctx) {
   if (c == nullptr) return SMFIS_TEMPFAIL;
   Session& s = c->session;
   if (s.envelope().queue_id.empty()) s.SetQueueId(Macro(ctx, "i"));
+  s.EndOfHeaders();  // no body and no end-of-headers step (switched off): the blank line
   std::shared_ptr<const Snapshot> snap = g_rt->snapshots->Get();
   const config::DaemonConfig& dc = snap->daemon();
   const bool fail_tempfail = dc.fail_mode != "accept";

@@ -3,16 +3,20 @@
 // One Connection (a Session plus what was negotiated) per SMTP connection, kept with
 // smfi_setpriv. The callback sequence libmilter drives, and what each step does here:
 //
-//   negotiate ─ pick SMFIF_* actions the configured policy can use, SMFIP_NR_* (no replies
-//   │           for steps we never refuse: fewer round trips; unix sockets only), SMFIP_SKIP,
-//   │           macro lists
+//   negotiate ─ pick SMFIF_* actions the configured policy can use; over a unix socket
+//   │           SMFIP_NR_* (no replies for steps we never refuse) and steps switched off
+//   │           (SMFIP_NOCONNECT/NOMAIL when the MTA takes macro lists, NODATA, NOEOH);
+//   │           SMFIP_SKIP; macro lists
 //   connect ─── client address/name, macros j, {daemon_name}, {client_addr}
-//   helo ────── HELO name
+//   │           (switched off: the same from macros at the first RCPT)
+//   helo ────── HELO name (always kept: Postfix has no macro for it)
 //   ┌▶ envfrom ─ new message: MAIL FROM, macros i, {auth_authen}
+//   │           (switched off: {mail_addr}, i, {auth_authen} at the message's first RCPT)
 //   │  envrcpt ─ recipients (macro i, for Postfix)
-//   │  data ──── nothing (kept so Postfix's DATA macros never travel alone; see OnNegotiate)
+//   │  data ──── nothing (kept over TCP so Postfix's DATA macros never travel alone; see
+//   │            OnNegotiate; switched off over a unix socket)
 //   │  header ── buffered (size cap), kept for forged-header removal
-//   │  eoh
+//   │  eoh ───── the blank line (switched off: at the first body chunk or eom)
 //   │  body ──── buffered up to the cap; past it SMFIS_SKIP (MTA stops sending)
 //   │  eom ───── Scanner::Scan with the deadline → MilterPlan → smfi_* calls, one log line
 //   └─ abort ─── message forgotten, connection kept

@@ -23,6 +23,11 @@ void Session::Connect(std::string_view client_host, std::string_view client_ip) 
   EndMessage();
 }
 
+void Session::SetClient(std::string_view client_host, std::string_view client_ip) {
+  envelope_.client_host = std::string(client_host);
+  envelope_.client_ip = std::string(client_ip);
+}
+
 void Session::StartMessage(std::string_view mail_from) {
   EndMessage();
   in_message_ = true;
@@ -59,6 +64,7 @@ void Session::AddHeader(std::string_view name, std::string_view value) {
 }
 
 void Session::EndOfHeaders() {
+  if (in_body_) return;
   Append("\r\n");
   in_body_ = true;
 }

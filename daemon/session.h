@@ -9,6 +9,10 @@
 //   connect ─▶ helo ─▶ ┌ envfrom ─▶ envrcpt… ─▶ header… ─▶ eoh ─▶ body… ─▶ eom ┐ ─▶ close
 //                      └──────────────── (abort) ◀──────────── next message ◀──┘
 //
+// When the MTA skips steps (milter.cc negotiates that where it can), the same calls come
+// later: SetClient and StartMessage at the first recipient, EndOfHeaders at the first body
+// chunk or the end of message.
+//
 // Size cap: at most `max_message_bytes` of headers + body are buffered. Past that the session
 // stops buffering, remembers the real size, and oversize() turns true; the daemon then skips
 // the scan (skip-with-header or tempfail, as configured) and asks the MTA to stop sending
@@ -34,6 +38,8 @@ class Session {
 
   // Connection level.
   void Connect(std::string_view client_host, std::string_view client_ip);
+  // The client when the MTA skips the connect step and sends it as macros later (keeps HELO).
+  void SetClient(std::string_view client_host, std::string_view client_ip);
   void Helo(std::string_view helo) { envelope_.helo = std::string(helo); }
   void SetMtaName(std::string_view j) { mta_name_ = std::string(j); }
   void SetDaemonName(std::string_view name) { daemon_name_ = std::string(name); }
@@ -44,6 +50,8 @@ class Session {
   void SetQueueId(std::string_view id) { envelope_.queue_id = std::string(id); }
   void SetAuthUser(std::string_view user) { envelope_.auth_user = std::string(user); }
   void AddHeader(std::string_view name, std::string_view value);
+  // The blank line after the headers; once per message (later calls do nothing), so an MTA
+  // that skips the end-of-headers step is covered by the first body chunk or end of message.
   void EndOfHeaders();
   // Returns false once the message is over the cap (the rest is counted, not kept).
   bool AddBody(std::string_view chunk);

@@ -14,27 +14,52 @@ function check(case, cond, why)
   if not cond then fail(case, why) end
 end
 
--- One message on a new connection (or on `conn` if given). Returns the connection.
-function send(case, msg, conn)
-  if conn == nil then
-    conn = mt.connect(sock, 20, 0.25)
-    check(case, conn ~= nil, "connect to " .. sock)
-    check(case, mt.negotiate(conn, nil, nil, nil) == nil, "negotiate")
-    check(case, mt.macro(conn, SMFIC_CONNECT, "j", "mta.test", "{daemon_name}", "smtpd") == nil,
-          "macro")
-    check(case, mt.conninfo(conn, "client.test", "192.0.2.10") == nil, "conninfo")
-    check(case, mt.helo(conn, "client.test") == nil, "helo")
+-- A new connection as an MTA opens it. Over a unix socket vetod switches the connect and
+-- MAIL steps off (SMFIP_NOCONNECT/NOMAIL) and asks for their information as macros at RCPT;
+-- miltertest does not send a step the milter switched off, nor the macro lists it asked for,
+-- so `send` sends those macros itself, as Postfix and Sendmail do.
+function open(case, client)
+  local conn = mt.connect(sock, 20, 0.25)
+  check(case, conn ~= nil, "connect to " .. sock)
+  check(case, mt.negotiate(conn, nil, nil, nil) == nil, "negotiate")
+  check(case, mt.macro(conn, SMFIC_CONNECT, "j", "mta.test", "{daemon_name}", "smtpd") == nil,
+        "macro")
+  if not mt.test_option(conn, SMFIP_NOCONNECT) then
+    check(case, mt.conninfo(conn, "client.test", client or "192.0.2.10") == nil, "conninfo")
   end
+  check(case, mt.helo(conn, "client.test") == nil, "helo")
+  return conn
+end
+
+-- "<a@b>" -> "a@b", as {mail_addr} carries it.
+function bare(addr)
+  return (string.gsub(addr, "^<(.*)>$", "%1"))
+end
+
+-- One message on a new connection (or on `conn` if given). Returns the connection.
+-- msg.client: the client address sent as {client_addr} when the connect step is off
+-- (msg.client_macro overrides its spelling, e.g. "IPv6:...").
+function send(case, msg, conn)
+  if conn == nil then conn = open(case, msg.client) end
+  local from = msg.from or "<sender@example.org>"
   check(case, mt.macro(conn, SMFIC_MAIL, "i", msg.qid or "QID1", "{auth_authen}", "") == nil,
         "macro mail")
-  check(case, mt.mailfrom(conn, msg.from or "<sender@example.org>") == nil, "mailfrom")
+  if not mt.test_option(conn, SMFIP_NOMAIL) then
+    check(case, mt.mailfrom(conn, from) == nil, "mailfrom")
+  end
+  check(case, mt.macro(conn, SMFIC_RCPT, "i", msg.qid or "QID1", "j", "mta.test",
+        "{daemon_name}", "smtpd", "{client_addr}", msg.client_macro or msg.client or "192.0.2.10",
+        "{client_name}", "client.test", "{auth_authen}", "", "{mail_addr}", bare(from)) == nil,
+        "macro rcpt")
   for _, r in ipairs(msg.rcpts or {"<user@example.test>"}) do
     check(case, mt.rcptto(conn, r) == nil, "rcptto " .. r)
   end
   for _, h in ipairs(msg.headers or {}) do
     check(case, mt.header(conn, h[1], h[2]) == nil, "header " .. h[1])
   end
-  check(case, mt.eoh(conn) == nil, "eoh")
+  if not mt.test_option(conn, SMFIP_NOEOH) then
+    check(case, mt.eoh(conn) == nil, "eoh")
+  end
   for _, b in ipairs(msg.body) do
     check(case, mt.bodystring(conn, b) == nil, "body")
   end
@@ -165,18 +190,58 @@ end
 
 cases.abort = function(c)
   -- An aborted message (RSET), then a normal one.
-  local conn = mt.connect(sock, 20, 0.25)
-  check(c, conn ~= nil, "connect")
-  mt.negotiate(conn, nil, nil, nil)
-  mt.conninfo(conn, "client.test", "192.0.2.10")
-  mt.helo(conn, "client.test")
-  mt.mailfrom(conn, "<a@example.org>")
+  local conn = open(c)
+  mt.macro(conn, SMFIC_RCPT, "{mail_addr}", "a@example.org", "{client_addr}", "192.0.2.10")
+  if not mt.test_option(conn, SMFIP_NOMAIL) then mt.mailfrom(conn, "<a@example.org>") end
   mt.rcptto(conn, "<user@example.test>")
   mt.header(conn, "Subject", "aborted " .. GTUBE)
   mt.abort(conn)
   send(c, {headers = std_headers("after abort"), body = {"fine\r\n"}}, conn)
   check(c, continued(conn), "reply " .. mt.getreply(conn))
   mt.disconnect(conn)
+end
+
+-- The sender and the client address reach the policy whether they come from the MAIL and
+-- connect steps (inet) or as macros at RCPT (unix): vetod_test.toml denies
+-- denied@example.org, 192.0.2.66 and 2001:db8::66. Each time a ham follows on the same
+-- connection: nothing of the denied message stays with the session.
+function denied_then_ham(c, first)
+  first.headers = std_headers("denied")
+  first.body = {"just a note\r\n"}
+  local conn = send(c, first)
+  check(c, mt.getreply(conn) == SMFIR_REPLYCODE, "denied: reply " .. mt.getreply(conn))
+  check(c, mt.eom_check(conn, MT_SMTPREPLY, "554", "5.7.1", "veto test: rejected as spam"),
+        "denied: not the reject reply")
+  if first.client == nil then
+    send(c, {qid = "QID2", headers = std_headers("two"), body = {"just a note\r\n"}}, conn)
+    check(c, continued(conn), "ham after denied: reply " .. mt.getreply(conn))
+  end
+  mt.disconnect(conn)
+end
+
+cases.negotiation = function(c)
+  -- Over a unix socket the connect, MAIL, DATA and end-of-headers steps are switched off
+  -- (miltertest offers them and macro lists); HELO is kept. Over inet every step is kept.
+  local conn = open(c)
+  local unix = string.sub(sock, 1, 5) == "unix:"
+  for _, o in ipairs({SMFIP_NOCONNECT, SMFIP_NOMAIL, SMFIP_NODATA, SMFIP_NOEOH}) do
+    check(c, mt.test_option(conn, o) == unix, "step option " .. o .. " on=" ..
+          tostring(mt.test_option(conn, o)) .. " over " .. sock)
+  end
+  check(c, not mt.test_option(conn, SMFIP_NOHELO), "HELO switched off")
+  mt.disconnect(conn)
+end
+
+cases.deny_sender = function(c)
+  denied_then_ham(c, {from = "<denied@example.org>"})
+end
+
+cases.deny_client = function(c)
+  denied_then_ham(c, {client = "192.0.2.66"})
+end
+
+cases.deny_client_ipv6 = function(c)
+  denied_then_ham(c, {client = "2001:db8::66", client_macro = "IPv6:2001:db8::66"})
 end
 
 cases.reload_adds_redirect = function(c)
@@ -208,7 +273,8 @@ cases.reload_adds_redirect = function(c)
 end
 
 order = {"ham", "tag", "reject", "tempfail", "discard", "quarantine", "subject", "redirect",
-         "sizecap", "recipients_disagree", "two_messages", "abort"}
+         "sizecap", "recipients_disagree", "two_messages", "abort", "negotiation", "deny_sender", "deny_client",
+         "deny_client_ipv6"}
 mt.set_timeout(15)
 if only == "reload_adds_redirect" then table.insert(order, only) end
 for _, name in ipairs(order) do

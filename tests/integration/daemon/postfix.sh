@@ -116,7 +116,38 @@ for via in inet unix; do
   wait_delivered inbox "disagree-$t" >/dev/null
   sleep 0.5
   [ -z "$(delivered boss "disagree-$t")" ] || die "$via disagree: the strict recipient got it"
-  log "$via: ham, tag, reject, quarantine, redirect, recipients that disagree: ok"
+  # Two messages on one SMTP connection: a denied sender (rejected), then a ham. Over the unix
+  # socket vetod switched the connect and MAIL steps off, and Postfix sends the sender and
+  # the client as macros at RCPT; either way the policy and the log line see them, and the
+  # second message starts clean.
+  rc=0; out=$(python3 - "$port" "$t" <<'PY'
+import smtplib, sys
+port, tok = int(sys.argv[1]), sys.argv[2]
+def msg(sender, n):
+    return ("From: %s\r\nTo: user@example.test\r\nSubject: %s\r\nMessage-ID: <%s.%s@example.org>\r\n"
+            "\r\njust a note\r\n" % (sender, n, n, tok))
+s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+s.ehlo("client.test")
+try:
+    s.sendmail("denied@example.org", ["user@example.test"], msg("denied@example.org", "denied"))
+    print("denied: accepted")
+except smtplib.SMTPDataError as e:
+    print("denied:", e.smtp_code, e.smtp_error.decode())
+s.mail("sender@example.org")
+s.rcpt("user@example.test")
+code, reply = s.data(msg("sender@example.org", "second"))
+print("second:", code, reply.decode())
+s.quit()
+PY
+) || rc=$?
+  expect "$via denied sender" 0 "denied: 554 5.7.1 veto test: rejected as spam" "$out" $rc
+  expect "$via ham after denied" 0 "second: 250 2.0.0 Ok: queued as" "$out" $rc
+  qid=$(sed -n 's/^second: 250 2.0.0 Ok: queued as \([0-9A-Za-z]*\).*/\1/p' <<<"$out")
+  wait_for 10 grep -q "qid=$qid client=127.0.0.1 from=<sender@example.org> rcpts=1 action=accept" \
+    "$W/vetod-$via.log" || { grep "qid=" "$W/vetod-$via.log" | tail -3; die "$via: no log line with the client and sender of $qid"; }
+  grep -q "client=127.0.0.1 from=<denied@example.org> rcpts=1 action=reject .* by=deny_list:deny.addresses" \
+    "$W/vetod-$via.log" || { grep "qid=" "$W/vetod-$via.log" | tail -3; die "$via: denied sender not in the log"; }
+  log "$via: ham, tag, reject, quarantine, redirect, recipients that disagree, sender and client: ok"
 done
 
 # Milter unreachable: Postfix tempfails (milter_default_action = tempfail).

@@ -138,7 +138,11 @@ for via in inet unix; do
 
   rc=0; out=$(send "$port" "tf-$t" "t" "veto-test-tempfail") || rc=$?
   expect "$via tempfail" 26 "451 4.7.1 veto test: try again later" "$out" $rc
-  log "$via: ham with headers, tag, 5xx, 4xx: ok"
+  # The sender and the client reached vetod (over the unix socket as macros at RCPT: vetod
+  # switches the connect and MAIL steps off, Sendmail sends the macros it asked for).
+  grep -q "client=127.0.0.1 from=<sender@example.org> rcpts=1 action=accept" "$W/vetod-$via.log" \
+    || { grep "qid=" "$W/vetod-$via.log" | tail -3; die "$via: no log line with the client and sender"; }
+  log "$via: ham with headers, tag, 5xx, 4xx, sender and client: ok"
 done
 
 rc=0; out=$(send "$P_DOWN" "down-$$" "x" "hello") || rc=$?
