@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -261,8 +262,12 @@ uint8_t RegisteredDomainOffsetCached(std::string_view host) {
   struct Set {
     Entry way[2];  // way[0] most recently used
   };
-  thread_local std::array<Set, 512> cache;
-  auto set_of = [host]() -> Set& { return cache[HashBytes(host) & 511]; };
+  // On the heap, made on a thread's first call: a thread_local array would sit in every
+  // thread's static TLS block, which is zeroed at each thread start — threads that never
+  // parse mail included (vetod's libmilter starts a thread about once per message).
+  thread_local std::unique_ptr<std::array<Set, 512>> cache;
+  if (cache == nullptr) cache = std::make_unique<std::array<Set, 512>>();
+  auto set_of = [host]() -> Set& { return (*cache)[HashBytes(host) & 511]; };
   auto matches = [host](const Entry& e) {
     return e.len == host.size() && std::memcmp(e.host, host.data(), host.size()) == 0;
   };
@@ -657,8 +662,10 @@ bool CanonicalizeAbsolute(std::string_view s, bool strict_idn, FoundUri* f) {
   // Inputs this long are rare and cost more to copy into the table than they are reused.
   constexpr size_t kMaxMemoInput = 512;
   if (s.empty() || s.size() > kMaxMemoInput) return CanonicalizeAbsoluteUncached(s, strict_idn, f);
-  thread_local std::array<Entry, 1024> memo;
-  Entry& e = memo[(HashBytes(s) ^ static_cast<uint64_t>(strict_idn)) & 1023];
+  // On the heap, made on a thread's first call (see RegisteredDomainOffsetCached).
+  thread_local std::unique_ptr<std::array<Entry, 1024>> memo;
+  if (memo == nullptr) memo = std::make_unique<std::array<Entry, 1024>>();
+  Entry& e = (*memo)[(HashBytes(s) ^ static_cast<uint64_t>(strict_idn)) & 1023];
   if (e.input_len == s.size() && e.strict_idn == strict_idn &&
       std::memcmp(e.data.data(), s.data(), s.size()) == 0) {
     if (e.ok) {
