@@ -88,7 +88,10 @@ log "warm-up"
 send "${PORT[none]}" >/dev/null
 for n in "${NAMES[@]}"; do send "${PORT[$n]}" >/dev/null; done
 for r in $(seq 1 "$REPS"); do
-  for n in none "${NAMES[@]}"; do
+  order=(none "${NAMES[@]}")
+  # A/B in alternating order (the second of a pair tends to meet a warmer or busier machine).
+  if [ ${#NAMES[@]} = 2 ] && [ $((r % 2)) = 0 ]; then order=(none "${NAMES[1]}" "${NAMES[0]}"); fi
+  for n in "${order[@]}"; do
     if [ $n = none ]; then
       s=$(send "${PORT[none]}"); tp[none]+="$(python3 -c "print(round($N/$s))") "; continue
     fi
