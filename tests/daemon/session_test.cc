@@ -95,6 +95,33 @@ TEST(SessionTest, HugeHeaderFloodIsBounded) {
   EXPECT_LT(s.headers().size(), 30u);
 }
 
+// The order an MTA uses when vetod switched the connect, MAIL and end-of-headers steps off:
+// HELO first, the client and the sender at the first recipient, no end-of-headers call.
+TEST(SessionTest, StepsSwitchedOff) {
+  Session s(1 << 20);
+  s.Helo("helo.test");
+  for (const char* from : {"sender@example.org", ""}) {
+    EXPECT_FALSE(s.in_message());
+    s.SetClient("client.test", "192.0.2.7");
+    s.StartMessage(from);
+    s.AddRecipient("<a@example.test>");
+    s.AddHeader("Subject", "hi");
+    EXPECT_TRUE(s.AddBody("body\r\n"));  // the blank line comes first
+    s.EndOfHeaders();                      // and only once (eom calls it too)
+    EXPECT_EQ(s.raw(), "Subject: hi\r\n\r\nbody\r\n");
+    EXPECT_EQ(s.envelope().helo, "helo.test");  // SetClient keeps HELO
+    EXPECT_EQ(s.envelope().client_host, "client.test");
+    EXPECT_EQ(s.envelope().client_ip, "192.0.2.7");
+    EXPECT_EQ(s.envelope().mail_from, from);
+    s.EndMessage();
+  }
+  // No body at all: end of message adds the blank line.
+  s.StartMessage("a@b");
+  s.AddHeader("Subject", "empty");
+  s.EndOfHeaders();
+  EXPECT_EQ(s.raw(), "Subject: empty\r\n\r\n");
+}
+
 TEST(SessionTest, BareAddress) {
   struct Case {
     const char* in;
