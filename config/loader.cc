@@ -122,8 +122,9 @@ void LoadFile(const std::string& path, int depth, const std::string& where, Docu
 // A first pass over the raw text for what TOML forbids and toml++ 3.3 mishandles: control
 // characters other than tab, CR and LF anywhere (toml++ asserts on a NUL after '['), and
 // non-ASCII bytes outside strings and comments (TOML 1.0 bare keys and values are ASCII;
-// toml++'s whitespace check reaches __builtin_unreachable on e.g. U+00E9 there — undefined
-// behaviour). Returns "LINE problem", or "" when the text may go to the parser.
+// toml++'s whitespace check reached __builtin_unreachable on e.g. U+00E9 there; the tables
+// are now included with a defined default, toml_reader.h, and this gives the clearer error).
+// Returns "LINE problem", or "" when the text may go to the parser.
 std::string LexicalProblem(std::string_view t) {
   enum { kCode, kComment, kBasic, kLiteral, kMlBasic, kMlLiteral } st = kCode;
   uint64_t line = 1;
