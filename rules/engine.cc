@@ -38,7 +38,7 @@ using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 // cost threshold), so a stale or foreign file is never used. A damaged file is ignored.
 constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '1'};
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
-constexpr int kTranslationVersion = 12;
+constexpr int kTranslationVersion = 14;
 
 uint64_t Fnv1a(std::string_view data, uint64_t h) {
   for (unsigned char c : data) {
@@ -139,7 +139,8 @@ void WriteCache(const std::string& path, const CachedDatabase& c) {
 
 // Translations (TranslateForHyperscan) are cached too: for large patterns they include a
 // trial Hyperscan compile, which otherwise dominates a warm start. One file per rule set,
-// one line per regex rule in load order: "ok<TAB>flags<TAB>mode<TAB>cost<TAB>why<TAB>expression" (mode
+// one line per regex rule in load order:
+// "ok<TAB>flags<TAB>mode<TAB>cost<TAB>literal length<TAB>why<TAB>expression" (mode
 // 0 exact, 1 prefilter, 2 literal gate), "err<TAB>message" (PCRE2 only) or "bad<TAB>message"
 // (neither engine can run it: a problem, not compiled again on a warm start)
 // or "err<TAB>message", with backslash, tab and newline escaped.
@@ -173,8 +174,8 @@ std::string EncodeTranslation(const absl::StatusOr<HyperscanPattern>& t) {
   if (!t.ok()) return Cat("err\t", EscapeField(std::string(t.status().message())));
   return Cat("ok\t", t->flags, "\t",
              t->gated ? 1 + static_cast<long long>(t->gate_count) : t->prefilter ? 1 : 0, "\t",
-             static_cast<long long>(t->cost), "\t", EscapeField(t->why_prefilter), "\t",
-             EscapeField(t->expression));
+             static_cast<long long>(t->cost), "\t", static_cast<long long>(t->literal_length),
+             "\t", EscapeField(t->why_prefilter), "\t", EscapeField(t->expression));
 }
 
 bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* out) {
@@ -187,9 +188,9 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
     *out = absl::FailedPreconditionError(UnescapeField(f[1]));
     return true;
   }
-  long long flags = 0, pre = 0, cost = 0;
-  if (f.size() != 6 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre) ||
-      !ParseInt(f[3], &cost))
+  long long flags = 0, pre = 0, cost = 0, literal = 0;
+  if (f.size() != 7 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre) ||
+      !ParseInt(f[3], &cost) || !ParseInt(f[4], &literal) || literal < 0)
     return false;
   HyperscanPattern hp;
   hp.flags = static_cast<unsigned>(flags);
@@ -197,8 +198,9 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
   hp.gated = pre >= 2;
   hp.gate_count = pre >= 2 ? static_cast<size_t>(pre - 1) : 1;
   hp.cost = static_cast<double>(cost);
-  hp.why_prefilter = UnescapeField(f[4]);
-  hp.expression = UnescapeField(f[5]);
+  hp.literal_length = static_cast<size_t>(literal);
+  hp.why_prefilter = UnescapeField(f[5]);
+  hp.expression = UnescapeField(f[6]);
   *out = std::move(hp);
   return true;
 }
@@ -244,20 +246,23 @@ bool AnyAllowEmpty(const std::vector<unsigned>& flags) {
 enum class Field { kBody, kRawBody, kFull, kUri };
 
 // The databases of one field class (body, rawbody, full, uri): shards of up to
-// kLightPerShard patterns that are cheap for Hyperscan, and shards of a few expensive ones
-// each (static cost over kHeavyCost). Hyperscan's compile time grows faster than linearly with the number of
-// expensive patterns in one database, and separate databases compile in parallel; each shard
-// costs one more scan of the text.
+// kLightPerShard patterns that contain a literal of at least kShardLiteral bytes, and shards of
+// kBarePerShard "bare" patterns without one. Hyperscan splits the first kind around their
+// literals and compiles hundreds together in a second; the bare ones become automata that it
+// tries to merge with each other, at a cost that grows much faster than their number (the 109
+// bare body patterns of the stock set: 23 s CPU in one database, ~2 s in shards of 6, while
+// the 460 others take 2.5 s in one). Separate databases compile in parallel; each shard costs
+// one more scan of the text.
 struct Sharded {
   std::deque<Database> dbs;  // stable addresses: patterns and jobs point into it
   std::deque<std::vector<std::string>> exprs;  // compile time only
   std::deque<std::vector<unsigned>> flags;
   size_t light_shard = SIZE_MAX;  // compile time: the shards being filled
-  size_t heavy_shard = SIZE_MAX;
+  size_t bare_shard = SIZE_MAX;
 };
 
-constexpr double kHeavyCost = 250;
-constexpr size_t kHeavyPerShard = 6;
+constexpr size_t kShardLiteral = 3;
+constexpr size_t kBarePerShard = 6;
 constexpr size_t kLightPerShard = 200;
 
 struct HeaderGroup {
@@ -284,6 +289,36 @@ double ThreadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Runs fn(0..n-1) on up to four threads (the calling one included), each taking the next index.
+void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+  };
+  unsigned n_threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < n_threads && t < n; ++t) threads.emplace_back(worker);
+  worker();
+  for (std::thread& t : threads) t.join();
+}
+
+// TranslateForHyperscan, and for a pattern Hyperscan cannot run, whether PCRE2 can: if not,
+// a FailedPrecondition (a problem; the cache remembers it, so a warm start does not try again).
+absl::StatusOr<HyperscanPattern> TranslateRule(const Rule& r) {
+  absl::StatusOr<HyperscanPattern> translated = TranslateForHyperscan(r.regex);
+  if (!translated.ok() && !absl::IsFailedPrecondition(translated.status())) {
+    absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
+    if (!c.ok()) {
+      translated = absl::FailedPreconditionError(Cat(
+          "neither engine can run it: ", translated.status().message(),
+          translated.status().message() == c.status().message()
+              ? std::string()
+              : Cat("; ", c.status().message())));
+    }
+  }
+  return translated;
 }
 
 // VETO_PROFILE_PATTERNS=1: each scratch times the PCRE2 work per pattern and prints the most
@@ -672,13 +707,20 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
   // VETO_DEBUG_COMPILE: each database's compile CPU time (this thread's), on stderr.
   struct Timer {
     size_t n;
+    std::string names;
     double t0 = ThreadCpuSeconds();
     ~Timer() {
       if (std::getenv("VETO_DEBUG_COMPILE") != nullptr) {
-        std::fprintf(stderr, "compile: %zu patterns %.2f s CPU\n", n, ThreadCpuSeconds() - t0);
+        std::fprintf(stderr, "compile: %zu patterns %.2f s CPU (%s)\n", n,
+                     ThreadCpuSeconds() - t0, names.c_str());
       }
     }
-  } timer{exprs.size()};
+  } timer{exprs.size(), ""};
+  if (std::getenv("VETO_DEBUG_COMPILE") != nullptr) {
+    for (size_t k = 0; k < db->patterns.size() && k < 6; ++k)
+      timer.names += Cat(k > 0 ? " " : "", slot_names_[patterns_[db->patterns[k]].slot]);
+    if (db->patterns.size() > 6) timer.names += " ...";
+  }
   std::string cache_path;
   if (!cache_dir_.empty() && !exprs.empty()) {
     cache_path = Cat(cache_dir_, "/", CacheKey(exprs, flags, kExpensiveCost), ".hsdb");
@@ -802,12 +844,12 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   for (const Rule& r : set.rules) all_names.push_back(r.name);
   all_names.insert(all_names.end(), set.score_only.begin(), set.score_only.end());
 
-  // Adds a pattern of a sharded field to the shard its cost calls for.
+  // Adds a pattern of a sharded field to a light or a bare shard (Sharded).
   auto add_sharded = [&](const Rule& r, int slot, const HyperscanPattern* hp,
                          const std::string& why, Sharded& field) {
-    bool heavy = hp != nullptr && !hp->gated && hp->cost > kHeavyCost;
-    size_t& current = heavy ? field.heavy_shard : field.light_shard;
-    size_t limit = heavy ? kHeavyPerShard : kLightPerShard;
+    bool bare = hp != nullptr && !hp->gated && hp->literal_length < kShardLiteral;
+    size_t& current = bare ? field.bare_shard : field.light_shard;
+    size_t limit = bare ? kBarePerShard : kLightPerShard;
     if (current == SIZE_MAX || field.exprs[current].size() >= limit) {
       current = field.dbs.size();
       field.dbs.emplace_back();
@@ -852,6 +894,26 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   }
   size_t translation_index = 0;
   double translate_t0 = ThreadCpuSeconds();
+  auto wall_t0 = std::chrono::steady_clock::now();
+  // Without a (complete) cached list, translate every regex rule up front, in parallel: each
+  // translation is independent (and includes PCRE2 compiles and Hyperscan syntax checks).
+  std::vector<absl::StatusOr<HyperscanPattern>> fresh_translations;
+  {
+    std::vector<const Rule*> to_translate;
+    for (const Rule& r : set.rules) {
+      if (r.scores[score_set] == 0 || r.type == RuleType::kMeta || r.type == RuleType::kEval ||
+          (r.type == RuleType::kHeader && r.header.exists))
+        continue;
+      to_translate.push_back(&r);
+    }
+    if (cached_translations.size() < to_translate.size()) {
+      size_t from = cached_translations.size();
+      fresh_translations.resize(to_translate.size(), absl::UnknownError(""));
+      ParallelFor(to_translate.size() - from, [&](size_t i) {
+        fresh_translations[from + i] = TranslateRule(*to_translate[from + i]);
+      });
+    }
+  }
 
   for (const Rule& r : set.rules) {
     int slot = slot_of[r.name];
@@ -884,21 +946,8 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     translation_from_cache_ = translation_index < cached_translations.size();
     absl::StatusOr<HyperscanPattern> translated =
         translation_from_cache_ ? cached_translations[translation_index]
-                                : TranslateForHyperscan(r.regex);
+                                : std::move(fresh_translations[translation_index]);
     ++translation_index;
-    if (!translated.ok() && !translation_from_cache_ &&
-        !absl::IsFailedPrecondition(translated.status())) {
-      // Hyperscan cannot run it; can PCRE2? If not, the rule is a problem, and the cache
-      // remembers that so a warm start does not try again.
-      absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
-      if (!c.ok()) {
-        translated = absl::FailedPreconditionError(Cat(
-            "neither engine can run it: ", translated.status().message(),
-            translated.status().message() == c.status().message()
-                ? std::string()
-                : Cat("; ", c.status().message())));
-      }
-    }
     if (!translations_path.empty()) new_translations.push_back(EncodeTranslation(translated));
     if (absl::IsFailedPrecondition(translated.status())) {
       report->problems.push_back({r.file, r.line, r.name,
@@ -964,8 +1013,10 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   }
 
   if (std::getenv("VETO_DEBUG_COMPILE") != nullptr) {
-    std::fprintf(stderr, "translate: %zu regexes (%zu cached) %.2f s CPU\n", translation_index,
-                 cached_translations.size(), ThreadCpuSeconds() - translate_t0);
+    std::fprintf(stderr, "translate: %zu regexes (%zu cached) %.2f s wall, %.2f s CPU (this thread)\n",
+                 translation_index, cached_translations.size(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_t0).count(),
+                 ThreadCpuSeconds() - translate_t0);
   }
   if (!translations_path.empty() && cached_translations.size() != translation_index) {
     WriteFileAtomically(translations_path, Join(new_translations, "\n"));
@@ -996,18 +1047,9 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   std::stable_sort(jobs.begin(), jobs.end(),
                    [&](const Job& a, const Job& b) { return weight(a) > weight(b); });
   std::vector<absl::Status> results(jobs.size());
-  {
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-      for (size_t i; (i = next.fetch_add(1)) < jobs.size();)
-        results[i] = CompileDatabase(*jobs[i].exprs, *jobs[i].flags, jobs[i].db, report);
-    };
-    unsigned n_threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> threads;
-    for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(worker);
-    worker();
-    for (std::thread& t : threads) t.join();
-  }
+  ParallelFor(jobs.size(), [&](size_t i) {
+    results[i] = CompileDatabase(*jobs[i].exprs, *jobs[i].flags, jobs[i].db, report);
+  });
   for (const absl::Status& st : results) {
     if (!st.ok()) return st;
   }

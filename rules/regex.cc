@@ -2247,6 +2247,7 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
     g.prefilter = true;
     g.gated = true;
     g.cost = facts.cost;
+    g.literal_length = facts.gate_min_length;
     g.why_prefilter = Cat(why, "; gated by ", facts.gate.size(), " literal",
                           facts.gate.size() == 1 ? "" : "s", " (shortest ",
                           facts.gate_min_length, " bytes",
@@ -2270,6 +2271,22 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
     if (exact_error.empty()) {
       out.expression = t->expression;
       out.flags = base | (matches_empty ? HS_FLAG_ALLOWEMPTY : 0u);
+      out.literal_length = AnalyzeExpression(out.expression).gate_min_length;
+      // Alternations of UTF-8 look-alike letters (T_LFUZ_PWRMALE, __MY_VICTIM) cost Hyperscan
+      // far more to compile exactly (up to 0.6 s each, more when merged with others) than
+      // folded into runs of high bytes (FoldRunsExpression), which on ASCII text fire exactly
+      // where the pattern matches; PCRE2 confirms the hits.
+      std::string folded = facts.cost > kFoldCost ? FoldRunsExpression(t->expression) : "";
+      bool folded_empty = false;
+      if (!folded.empty() && folded != t->expression && confirmable().ok() &&
+          CheckHyperscan(folded, base | HS_FLAG_PREFILTER, /*compile=*/false, folded_empty)
+              .empty()) {
+        out.expression = std::move(folded);
+        out.flags = base | HS_FLAG_PREFILTER | (folded_empty ? HS_FLAG_ALLOWEMPTY : 0u);
+        out.prefilter = true;
+        out.why_prefilter = "look-alike letters folded";
+        out.literal_length = AnalyzeExpression(out.expression).gate_min_length;
+      }
       return out;
     }
   } else if (expensive) {
@@ -2293,7 +2310,7 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   // stock ReplaceTags giants (__YOUR_PASSWORD: 100 KB) within Hyperscan's limits. Cheaper
   // ones stay as they are: coarse classes do not always compile faster.
   auto coarsen = [&](const std::string& e) {
-    return expensive ? CoarsenExpression(e) : e;
+    return expensive ? CoarsenExpression(e) : facts.cost > kFoldCost ? FoldRunsExpression(e) : e;
   };
   std::string expression = coarsen(t->expression);
   std::string error = CheckHyperscan(expression, prefilter, compile, matches_empty);
@@ -2316,7 +2333,9 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   }
   out.prefilter = true;
   if (error.empty()) {
-    out.cost = AnalyzeExpression(expression).cost;
+    ExpressionFacts final_facts = AnalyzeExpression(expression);
+    out.cost = final_facts.cost;
+    out.literal_length = final_facts.gate_min_length;
     out.expression = std::move(expression);
     out.flags = prefilter | (matches_empty ? HS_FLAG_ALLOWEMPTY : 0u);
     if (t->features != 0) {

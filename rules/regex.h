@@ -54,6 +54,11 @@ struct HyperscanPattern {
   // repeated that often ((?:...){3} needs three).
   size_t gate_count = 1;
   double cost = 0;  // AnalyzeExpression's static compile-cost estimate of the pattern
+  // The shortest literal every match of `expression` contains (AnalyzeExpression's gate), 0
+  // when none is known: Hyperscan decomposes patterns around such literals, while patterns
+  // without one become automata it merges with each other, at a compile cost that grows fast
+  // with their number, so the engine keeps those in small databases.
+  size_t literal_length = 0;
 };
 
 // Patterns whose static cost (AnalyzeExpression) is above this are not given to Hyperscan
@@ -62,6 +67,10 @@ struct HyperscanPattern {
 // same rules compile the same way on a loaded and an idle machine.
 inline constexpr double kExpensiveCost = 2000;
 inline constexpr size_t kMinGateLength = 2;
+// Patterns whose static cost is above this get their alternations of UTF-8 look-alike letters
+// folded into runs of high bytes (FoldRunsExpression) and run as a prefilter: Hyperscan
+// compiles those shapes 10-50x faster folded, and PCRE2 confirms the (rare) hits.
+inline constexpr double kFoldCost = 250;
 
 // Rewrites a parsed Perl regex for Hyperscan (see the file comment). Fails with
 // InvalidArgument (and a reason) for patterns neither Hyperscan nor PCRE2 can run the same

@@ -867,6 +867,202 @@ void HullHighBytes(Node& n) {
   for (int b = lo; lo >= 0 && b <= hi; ++b) n.set[b] = true;
 }
 
+
+// A node that matches only runs of bytes from one set: the set and the length bounds (its
+// "run hull"; max kMaxRun: unbounded); nullopt for anything else (anchors, lookaround, ...).
+struct RunHull {
+  std::bitset<256> set;    // every byte of a match
+  std::bitset<256> first;  // the bytes a non-empty match can start with
+  std::bitset<256> rest;   // the bytes after the first
+  size_t min = 0, max = 0;
+};
+
+constexpr size_t kMaxRun = 1000;
+
+// Bounds of a quantifier as TreeParser keeps it ("?", "+", "{2}", "{1,3}", "{0,2}?"); an
+// unbounded one ("*", "+", "{2,}") has hi = kMaxRun.
+bool QuantifierBounds(const std::string& q, size_t& lo, size_t& hi) {
+  if (q.empty()) return false;
+  if (q[0] == '?' || q[0] == '*' || q[0] == '+') {
+    lo = q[0] == '+' ? 1 : 0;
+    hi = q[0] == '?' ? 1 : kMaxRun;
+    return true;
+  }
+  if (q[0] != '{') return false;
+  size_t i = 1;
+  auto number = [&](size_t& v) {
+    if (i >= q.size() || q[i] < '0' || q[i] > '9') return false;
+    v = 0;
+    while (i < q.size() && q[i] >= '0' && q[i] <= '9') {
+      v = std::min<size_t>(v * 10 + static_cast<size_t>(q[i] - '0'), kMaxRun);
+      ++i;
+    }
+    return true;
+  };
+  if (!number(lo)) return false;
+  hi = lo;
+  if (i < q.size() && q[i] == ',') {
+    ++i;
+    if (i < q.size() && q[i] == '}') {
+      hi = kMaxRun;
+    } else if (!number(hi)) {
+      return false;
+    }
+  }
+  return i < q.size() && q[i] == '}';
+}
+
+std::optional<RunHull> RunOf(const Node& n) {
+  RunHull h;
+  switch (n.kind) {
+    case Node::kByte:
+      h.set = h.first = n.set;
+      h.min = h.max = 1;
+      return h;
+    case Node::kSeq: {
+      bool leading = true;  // every kid so far can be empty: this one's first bytes count
+      for (size_t i = 0; i < n.kids.size(); ++i) {
+        std::optional<RunHull> r = RunOf(n.kids[i]);
+        if (!r.has_value()) return std::nullopt;
+        if (leading) h.first |= r->first;
+        // Bytes after a match's first byte: this kid's own rest, and all of it once an earlier
+        // kid may have consumed a byte.
+        h.rest |= r->rest;
+        if (h.max > 0) h.rest |= r->set;
+        if (r->min > 0) leading = false;
+        h.set |= r->set;
+        h.min = std::min(h.min + r->min, kMaxRun);
+        h.max = std::min(h.max + r->max, kMaxRun);
+      }
+      return h;
+    }
+    case Node::kGroup:
+      if (n.text != "(?:") return std::nullopt;
+      return RunOf(n.kids[0]);
+    case Node::kAlt:
+      h.min = kMaxRun;
+      for (const Node& k : n.kids) {
+        std::optional<RunHull> r = RunOf(k);
+        if (!r.has_value()) return std::nullopt;
+        h.set |= r->set;
+        h.first |= r->first;
+        h.rest |= r->rest;
+        h.min = std::min(h.min, r->min);
+        h.max = std::max(h.max, r->max);
+      }
+      return h;
+    case Node::kRepeat: {
+      size_t lo = 0, hi = 0;
+      if (!QuantifierBounds(n.text, lo, hi)) return std::nullopt;
+      std::optional<RunHull> r = RunOf(n.kids[0]);
+      if (!r.has_value()) return std::nullopt;
+      if (hi > 1) r->rest |= r->set;
+      if (hi == 0) r->set = r->first = r->rest = {};
+      r->min = std::min(r->min * lo, kMaxRun);
+      r->max = std::min(r->max * hi, kMaxRun);
+      return r;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+Node Quantified(Node item, size_t min, size_t max) {
+  if (min == 1 && max == 1) return item;
+  Node rep;
+  rep.kind = Node::kRepeat;
+  char buf[48];
+  if (min == max) {
+    std::snprintf(buf, sizeof buf, "{%zu}", min);
+  } else {
+    std::snprintf(buf, sizeof buf, "{%zu,%zu}", min, max);
+  }
+  rep.text = buf;
+  rep.kids.push_back(std::move(item));
+  return rep;
+}
+
+// [first][rest]{min-1,max-1}: a superset of the run's matches (min >= 1) that keeps where a
+// match can start apart from how it continues (UTF-8 lead bytes vs continuation bytes), so
+// runs next to each other stay unambiguous for the most part.
+Node RunNode(const RunHull& h) {
+  if (h.max <= 1 || h.rest.none()) return Quantified(MakeByte(h.first), h.min, h.max);
+  Node seq;
+  seq.kind = Node::kSeq;
+  seq.kids.push_back(MakeByte(h.first));
+  seq.kids.push_back(Quantified(MakeByte(h.rest), h.min - 1, h.max - 1));
+  return seq;
+}
+
+// Bytes whose runs FoldRuns merges: UTF-8 sequences (>= 0x80), or the digits of numeric
+// character references (&#1013; &#x3f2;).
+std::bitset<256> FoldableBytes(bool with_digits) {
+  std::bitset<256> s;
+  for (int b = 0x80; b < 256 && !with_digits; ++b) s[b] = true;
+  if (with_digits) {
+    for (int b = '0'; b <= '9'; ++b) s[b] = true;
+    for (int b : {'a', 'b', 'c', 'd', 'e', 'f', 'A', 'B', 'C', 'D', 'E', 'F', 'x', 'X'}) s[b] = true;
+  }
+  return s;
+}
+
+// Returns whether anything changed. In every alternation, the branches that match only runs of
+// bytes >= 0x80 (the UTF-8 look-alike letters) become one branch [set]{min,max}; an alternation
+// of at least three branches that match only runs of digits, hex letters and 'x' (the numbers of
+// &#NNNN; references) becomes one such run. ASCII branches stay exact.
+bool FoldRuns(Node& n) {
+  // Inside a negative lookaround a wider pattern matches less: leave lookarounds alone.
+  if (n.kind == Node::kGroup && n.text.size() >= 3 && n.text[0] == '(' && n.text[1] == '?' &&
+      (n.text[2] == '=' || n.text[2] == '!' || n.text[2] == '<')) {
+    return false;
+  }
+  bool changed = false;
+  for (Node& k : n.kids) changed = FoldRuns(k) || changed;
+  if (n.kind != Node::kAlt) return changed;
+  static const std::bitset<256> high = FoldableBytes(false);
+  static const std::bitset<256> numeric = FoldableBytes(true);
+  std::vector<std::optional<RunHull>> runs;
+  RunHull all;
+  all.min = kMaxRun;
+  bool all_numeric = n.kids.size() >= 3;
+  for (const Node& k : n.kids) {
+    runs.push_back(RunOf(k));
+    if (!runs.back().has_value() || runs.back()->min == 0 || (runs.back()->set & ~numeric).any()) {
+      all_numeric = false;
+    } else {
+      all.set |= runs.back()->set;
+      all.first |= runs.back()->first;
+      all.rest |= runs.back()->rest;
+      all.min = std::min(all.min, runs.back()->min);
+      all.max = std::max(all.max, runs.back()->max);
+    }
+  }
+  if (all_numeric && all.max < kMaxRun) {
+    n = RunNode(all);
+    return true;
+  }
+  auto is_high = [&](size_t i) {
+    return runs[i].has_value() && runs[i]->min >= 1 && (runs[i]->set & ~high).none();
+  };
+  size_t count = 0;
+  for (size_t i = 0; i < n.kids.size(); ++i) count += is_high(i) ? 1 : 0;
+  if (count < 2) return changed;
+  Node alt;
+  alt.kind = Node::kAlt;
+  for (size_t i = 0; i < n.kids.size(); ++i) {
+    if (!is_high(i)) alt.kids.push_back(std::move(n.kids[i]));
+  }
+  // Not [first][rest]{min-1,max-1}: next to the \W{0,3} between look-alike letters (whose
+  // class has every byte >= 0x80 too) bounded runs made Hyperscan build megabyte DFAs; an
+  // unbounded run is one self-loop (FUZZY_* prefilters compile 10-50x faster).
+  Node run;
+  run.kind = Node::kRepeat;
+  run.text = "+";
+  run.kids.push_back(MakeByte(high));
+  alt.kids.push_back(std::move(run));
+  n = alt.kids.size() == 1 ? std::move(alt.kids[0]) : std::move(alt);
+  return true;
+}
 }  // namespace
 
 ExpressionFacts AnalyzeExpression(std::string_view expression) {
@@ -922,6 +1118,14 @@ std::string CoarsenExpression(std::string_view expression, bool hull_high_bytes)
     changed = true;
   }
   if (!changed) return std::string(expression);
+  std::string out;
+  Emit(*tree, out);
+  return out;
+}
+
+std::string FoldRunsExpression(std::string_view expression) {
+  std::optional<Node> tree = TreeParser(expression).Run();
+  if (!tree.has_value() || !FoldRuns(*tree)) return std::string(expression);
   std::string out;
   Emit(*tree, out);
   return out;

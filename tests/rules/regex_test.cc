@@ -1120,5 +1120,54 @@ TEST(AnalyzeExpressionTest, Coarsen) {
   EXPECT_EQ(coarse, "(?:[ac][bd])(?:[ef])");
 }
 
+// FoldRunsExpression: branches of UTF-8 look-alike letters become one run of high bytes,
+// numeric-reference digits one bounded run; ASCII branches stay; the result is a superset.
+TEST(AnalyzeExpressionTest, FoldRuns) {
+  EXPECT_EQ(FoldRunsExpression(
+                "(?:[Pp]|[\\xce\\xee]\\xa1|\\xf0\\x9d(?:\\x90[\\x8f\\xa9]|\\x91\\x83))x"),
+            "(?:[Pp]|[\\x80-\\xff]+)x");
+  EXPECT_EQ(FoldRunsExpression("&\\#(?:1(?:0[12]|13)|2(?:0[0-3]|3[2-5])|400);"),
+            "\\&\\#(?:[124][0-5]{2})\\;");
+  EXPECT_EQ(FoldRunsExpression("(?:1|22|x)"), "(?:[12x]2{0,1})");
+  // One high branch, an empty branch, ASCII words, lookaround, unparseable: unchanged.
+  for (const char* same : {"(?:a|\\xc3\\xa4)", "(?:\\xc3\\xa4|(?:\\xc3)?)", "a(?:b|cd)+",
+                           "(?:abc|def|ghi)", "(?!\\xc3\\xa4|\\xc3\\xb6)x", "(", "a{2"}) {
+    EXPECT_EQ(FoldRunsExpression(same), same) << same;
+  }
+  // Superset, checked with Hyperscan on random texts over the bytes the patterns use.
+  const char* kPatterns[] = {
+      "(?:[Pp]|[\\xce\\xee]\\xa1|\\xf0\\x9d(?:\\x90[\\x8f\\xa9]|\\x91\\x83)){1,2}\\W?(?:[Aa]|"
+      "\\xc3[\\xa0-\\xa5]|\\xd0\\xb0)",
+      "\\b(?:[Ee3]|&\\#(?:1(?:0[12]|13)|2(?:0[0-3]|3[2-5])|400);|\\xc3[\\xa8-\\xab])x",
+      "(?:1|22|x)(?:\\xc3\\xa4|\\xc3\\xb6)+b",
+  };
+  const std::string kBytes = "Pp Aa3Eex12b&#;0\xce\xee\xa1\xf0\x9d\x90\x8f\xa9\x91\x83\xc3\xa0\xa8\xd0\xb0\xa4\xb6";
+  uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) & 0x7fff;
+  };
+  for (const char* pattern : kPatterns) {
+    HyperscanPattern exact, folded;
+    exact.expression = pattern;
+    folded.expression = FoldRunsExpression(pattern);
+    ASSERT_NE(folded.expression, exact.expression) << pattern;
+    folded.flags = HS_FLAG_PREFILTER;
+    HsPattern a(exact), b(folded);
+    ASSERT_EQ(a.error(), "") << pattern;
+    ASSERT_EQ(b.error(), "") << folded.expression;
+    size_t hits = 0;
+    for (int i = 0; i < 20000; ++i) {
+      std::string text;
+      for (size_t n = next() % 12; n > 0; --n) text.push_back(kBytes[next() % kBytes.size()]);
+      if (a.Matches(text)) {
+        ++hits;
+        EXPECT_TRUE(b.Matches(text)) << pattern << " on " << text;
+      }
+    }
+    EXPECT_GT(hits, 0u) << pattern;
+  }
+}
+
 }  // namespace
 }  // namespace veto::rules
