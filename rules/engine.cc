@@ -250,7 +250,7 @@ enum class Field { kBody, kRawBody, kFull, kUri };
 // kBarePerShard "bare" patterns without one. Hyperscan splits the first kind around their
 // literals and compiles hundreds together in a second; the bare ones become automata that it
 // tries to merge with each other, at a cost that grows much faster than their number (the 109
-// bare body patterns of the stock set: 23 s CPU in one database, ~2 s in shards of 6, while
+// bare body patterns of the stock set: 23 s CPU in one database, 3-4 s in shards of 6, while
 // the 460 others take 2.5 s in one). Separate databases compile in parallel; each shard costs
 // one more scan of the text.
 struct Sharded {
