@@ -4,7 +4,8 @@
 // smfi_setpriv. The callback sequence libmilter drives, and what each step does here:
 //
 //   negotiate ─ pick SMFIF_* actions the configured policy can use; over a unix socket
-//   │           SMFIP_NR_* (no replies for steps we never refuse) and steps switched off
+//   │           SMFIP_NR_* (no replies for steps we never refuse, body chunks included) and
+//   │           steps switched off
 //   │           (SMFIP_NOCONNECT/NOMAIL when the MTA takes macro lists, NODATA, NOEOH);
 //   │           SMFIP_SKIP; macro lists
 //   connect ─── client address/name, macros j, {daemon_name}, {client_addr}
@@ -17,7 +18,8 @@
 //   │            OnNegotiate; switched off over a unix socket)
 //   │  header ── buffered (size cap), kept for forged-header removal
 //   │  eoh ───── the blank line (switched off: at the first body chunk or eom)
-//   │  body ──── buffered up to the cap; past it SMFIS_SKIP (MTA stops sending)
+//   │  body ──── buffered up to the cap; past it SMFIS_SKIP (MTA stops sending) over TCP;
+//   │            over a unix socket no reply (SMFIP_NR_BODY), the rest is read and dropped
 //   │  eom ───── Scanner::Scan with the deadline → MilterPlan → smfi_* calls, one log line
 //   └─ abort ─── message forgotten, connection kept
 //      close ─── Connection freed

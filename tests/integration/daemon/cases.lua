@@ -221,10 +221,11 @@ end
 
 cases.negotiation = function(c)
   -- Over a unix socket the connect, MAIL, DATA and end-of-headers steps are switched off
-  -- (miltertest offers them and macro lists); HELO is kept. Over inet every step is kept.
+  -- (miltertest offers them and macro lists) and body chunks get no reply; HELO is kept.
+  -- Over inet every step is kept and answered.
   local conn = open(c)
   local unix = string.sub(sock, 1, 5) == "unix:"
-  for _, o in ipairs({SMFIP_NOCONNECT, SMFIP_NOMAIL, SMFIP_NODATA, SMFIP_NOEOH}) do
+  for _, o in ipairs({SMFIP_NOCONNECT, SMFIP_NOMAIL, SMFIP_NODATA, SMFIP_NOEOH, SMFIP_NR_BODY}) do
     check(c, mt.test_option(conn, o) == unix, "step option " .. o .. " on=" ..
           tostring(mt.test_option(conn, o)) .. " over " .. sock)
   end
