@@ -2,12 +2,14 @@
 
 #include <arpa/inet.h>
 #include <libmilter/mfapi.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +17,7 @@
 
 #include "core/strings.h"
 #include "daemon/log.h"
+#include "daemon/os.h"
 #include "daemon/session.h"
 
 namespace veto::daemon {
@@ -59,6 +62,9 @@ struct Connection {
   unsigned long actions = 0;   // negotiated SMFIF_*
   unsigned long protocol = 0;  // negotiated SMFIP_*
   bool client_known = false;  // connect info seen (the connect step, or macros at RCPT)
+  // TCP with no-reply steps: the connection's socket, whose pending ACK each no-reply step
+  // pushes out (see OnNegotiate); -1 otherwise.
+  int ack_fd = -1;
 };
 
 Connection* Conn(SMFICTX* ctx) { return static_cast<Connection*>(smfi_getpriv(ctx)); }
@@ -69,7 +75,20 @@ std::string Macro(SMFICTX* ctx, const char* name) {
 }
 
 sfsistat Continue(Connection* c, unsigned long no_reply_flag) {
-  return c != nullptr && (c->protocol & no_reply_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+  if (c == nullptr || (c->protocol & no_reply_flag) == 0) return SMFIS_CONTINUE;
+  if (c->ack_fd >= 0) PushAck(c->ack_fd);
+  return SMFIS_NOREPLY;
+}
+
+// libmilter does not expose a connection's socket. Its context (struct smfi_str in
+// libmilter/libmilter.h, this layout since Sendmail 8.12) begins with the thread id, then the
+// socket. vetod uses the value only once IsAcceptedTcpSocketOnPort says it is a TCP connection
+// on vetod's own port; should a libmilter ever lay the struct out differently, the check fails
+// and vetod answers every step over TCP, as it did before (slower, never wrong).
+int LibmilterSocket(SMFICTX* ctx) {
+  int fd = -1;
+  std::memcpy(&fd, reinterpret_cast<const char*>(ctx) + sizeof(pthread_t), sizeof(fd));
+  return fd;
 }
 
 // A connection whose negotiate step did not run (an MTA on protocol < 6 skips it).
@@ -97,15 +116,25 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
   c->actions = MilterActionFlags(c->possible_actions) & f0;
   const bool symlist = (f0 & SMFIF_SETSYMLIST) != 0;
   if (symlist) c->actions |= SMFIF_SETSYMLIST;
-  // Over TCP every step is kept and answered: Postfix still sends a switched-off step's
-  // macros, alone, and does not set TCP_NODELAY on its milter socket, so that lone packet
-  // holds the next one until our delayed ACK (~40 ms) — with a reply per step, each reply
-  // carries the ACK. Over a unix socket there is no Nagle: no-reply steps, and the steps
-  // vetod does without are switched off where the MTA offers it.
+  // Over a unix socket there is no Nagle: no-reply steps, and the steps vetod does without
+  // are switched off where the MTA offers it.
+  // Over TCP, Postfix does not set TCP_NODELAY on its milter socket: a packet it sends without
+  // waiting for a reply holds its next one back until our ACK, which the kernel delays
+  // (~40 ms) when we send nothing back. So over TCP every step is kept — each packet Postfix
+  // sends then reaches one of our callbacks (a switched-off step's macros would come alone) —
+  // and steps get no reply only when each callback can push the pending ACK out at once
+  // (TCP_QUICKACK on the connection's socket); without the socket, every step is answered and
+  // each reply carries the ACK.
   unsigned long wanted = SMFIP_SKIP | SMFIP_NOUNKNOWN;
   if (g_rt->no_reply_steps) {
     wanted |= kNoReplySteps | kStepsNeverNeeded;
     if (symlist) wanted |= kStepsViaMacros;
+  } else if (g_rt->tcp_port > 0 && g_rt->tcp_push_acks) {
+    const int fd = LibmilterSocket(ctx);
+    if (IsAcceptedTcpSocketOnPort(fd, g_rt->tcp_port)) {
+      c->ack_fd = fd;
+      wanted |= kNoReplySteps;
+    }
   }
   c->protocol = f1 & wanted;
   *pf0 = c->actions;
@@ -213,7 +242,7 @@ sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
   if (c == nullptr) return SMFIS_TEMPFAIL;
   const bool kept = c->session.AddBody(
       std::string_view(reinterpret_cast<const char*>(data), data != nullptr ? len : 0));
-  if (c->protocol & SMFIP_NR_BODY) return SMFIS_NOREPLY;
+  if (c->protocol & SMFIP_NR_BODY) return Continue(c, SMFIP_NR_BODY);
   // Over the cap: nothing more of this body is needed.
   if (!kept && (c->protocol & SMFIP_SKIP)) return SMFIS_SKIP;
   return SMFIS_CONTINUE;
@@ -444,7 +473,11 @@ sfsistat OnEom(SMFICTX* ctx) {
 
 sfsistat OnAbort(SMFICTX* ctx) {
   Connection* c = Conn(ctx);
-  if (c != nullptr) c->session.EndMessage();
+  if (c != nullptr) {
+    c->session.EndMessage();
+    // Abort has no reply: the MTA's next command (MAIL) must not wait for our ACK.
+    if (c->ack_fd >= 0) PushAck(c->ack_fd);
+  }
   return SMFIS_CONTINUE;
 }
 

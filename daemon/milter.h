@@ -47,6 +47,11 @@ struct MilterRuntime {
   // follow-up until our delayed ACK (~40 ms per message). With a reply per step, each reply
   // carries the ACK. vetod sets it for unix listeners only.
   bool no_reply_steps = true;
+  // TCP: vetod's listening port (0 for a unix socket). With tcp_push_acks, a connection whose
+  // socket vetod can find and check gets no-reply steps too, each pushing out the ACK for what
+  // it read (TCP_QUICKACK), so Postfix's next packet is not held by Nagle (OnNegotiate).
+  int tcp_port = 0;
+  bool tcp_push_acks = true;
 };
 
 // smfi_register with veto's callbacks; `runtime` must outlive smfi_main. Call once.

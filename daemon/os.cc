@@ -162,6 +162,33 @@ absl::StatusOr<int> SetNoDelayOnListener(const ListenSpec& spec, bool nodelay) {
   return found;
 }
 
+bool IsAcceptedTcpSocketOnPort(int fd, int port) {
+  if (fd < 0 || port <= 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
+  int type = 0, listening = 0;
+  socklen_t len = sizeof(type);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) return false;
+  len = sizeof(listening);
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening) return false;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) return false;
+  int local = -1;
+  if (ss.ss_family == AF_INET) {
+    local = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    local = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  }
+  sl = sizeof(ss);
+  return local == port && getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0;
+}
+
+void PushAck(int fd) {
+  const int on = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
+}
+
 absl::Status Daemonize() {
   const pid_t pid = fork();
   if (pid < 0) return absl::UnavailableError(Cat("fork: ", Errno()));

@@ -46,6 +46,15 @@ absl::Status ApplySocketOwnership(const ListenSpec& spec, const std::string& mod
 // waiting for the MTA's delayed ACK. Returns the descriptor, or NotFound.
 absl::StatusOr<int> SetNoDelayOnListener(const ListenSpec& spec, bool nodelay);
 
+// True if `fd` is a connected TCP socket (not a listener) whose local port is `port`: the check
+// vetod makes before it trusts a descriptor read from libmilter's private context (milter.cc).
+bool IsAcceptedTcpSocketOnPort(int fd, int port);
+
+// Sends the ACK the kernel holds back for data already read from `fd` (TCP_QUICKACK), now
+// rather than after the delayed-ACK timer (~40 ms). The MTA's next small write, held by Nagle's
+// algorithm until that ACK, then leaves at once. Best effort.
+void PushAck(int fd);
+
 // Forks into the background (setsid, stdin/stdout/stderr to /dev/null, cwd /). The parent
 // exits 0 once the child is running. Call before any thread exists.
 absl::Status Daemonize();

@@ -171,6 +171,7 @@ int Main(int argc, char** argv) {
   runtime.snapshots = &snapshots;
   runtime.metrics = &metrics;
   runtime.no_reply_steps = listen->kind == ListenSpec::Kind::kUnix;
+  if (listen->kind != ListenSpec::Kind::kUnix) runtime.tcp_port = listen->port;
   if (absl::Status s = RegisterMilter(&runtime); !s.ok()) {
     std::fprintf(stderr, "vetod: %s\n", std::string(s.message()).c_str());
     return 1;

@@ -2,6 +2,7 @@
 #include "daemon/os.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -94,6 +95,40 @@ TEST(OsTest, NoDelayIsSetOnTheListenerAndInherited) {
   close(c);
   spec.port = 1;  // nobody listens there in this process
   EXPECT_FALSE(SetNoDelayOnListener(spec, true).ok());
+  close(l);
+}
+
+TEST(OsTest, IsAcceptedTcpSocketOnPort) {
+  const int l = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(l, 4), 0);
+  socklen_t len = sizeof(a);
+  getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  const int c = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  const int s = accept(l, nullptr, nullptr);
+  EXPECT_TRUE(IsAcceptedTcpSocketOnPort(s, port));
+  EXPECT_FALSE(IsAcceptedTcpSocketOnPort(l, port));      // the listener
+  EXPECT_FALSE(IsAcceptedTcpSocketOnPort(c, port));      // the client end: another local port
+  EXPECT_FALSE(IsAcceptedTcpSocketOnPort(s, port + 1));  // another port
+  EXPECT_FALSE(IsAcceptedTcpSocketOnPort(-1, port));
+  EXPECT_FALSE(IsAcceptedTcpSocketOnPort(0x7fff, port));  // not open
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  EXPECT_FALSE(IsAcceptedTcpSocketOnPort(sv[0], port));  // a unix socket
+  const int f = open("/dev/null", O_RDONLY);
+  EXPECT_FALSE(IsAcceptedTcpSocketOnPort(f, port));  // not a socket
+  PushAck(s);  // best effort: no error on a connected socket, none either on a bad one
+  PushAck(-1);
+  close(f);
+  close(sv[0]);
+  close(sv[1]);
+  close(s);
+  close(c);
   close(l);
 }
 
