@@ -129,7 +129,7 @@ sfsistat OnNegotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned 
   if (g_rt->no_reply_steps) {
     wanted |= kNoReplySteps | kStepsNeverNeeded;
     if (symlist) wanted |= kStepsViaMacros;
-  } else if (g_rt->tcp_port > 0 && g_rt->tcp_push_acks) {
+  } else if (g_rt->tcp_port > 0) {
     const int fd = LibmilterSocket(ctx);
     if (IsAcceptedTcpSocketOnPort(fd, g_rt->tcp_port)) {
       c->ack_fd = fd;

@@ -3,11 +3,11 @@
 // One Connection (a Session plus what was negotiated) per SMTP connection, kept with
 // smfi_setpriv. The callback sequence libmilter drives, and what each step does here:
 //
-//   negotiate ─ pick SMFIF_* actions the configured policy can use; over a unix socket
-//   │           SMFIP_NR_* (no replies for steps we never refuse, body chunks included) and
-//   │           steps switched off
-//   │           (SMFIP_NOCONNECT/NOMAIL when the MTA takes macro lists, NODATA, NOEOH);
-//   │           SMFIP_SKIP; macro lists
+//   negotiate ─ pick SMFIF_* actions the configured policy can use; SMFIP_NR_* (no replies
+//   │           for steps we never refuse, body chunks included: fewer round trips; over TCP
+//   │           only with the socket found, each such step then pushes its ACK out);
+//   │           over a unix socket steps switched off (SMFIP_NOCONNECT/NOMAIL when the MTA
+//   │           takes macro lists, NODATA, NOEOH); SMFIP_SKIP; macro lists
 //   connect ─── client address/name, macros j, {daemon_name}, {client_addr}
 //   │           (switched off: the same from macros at the first RCPT)
 //   helo ────── HELO name (always kept: Postfix has no macro for it)
@@ -18,8 +18,8 @@
 //   │            OnNegotiate; switched off over a unix socket)
 //   │  header ── buffered (size cap), kept for forged-header removal
 //   │  eoh ───── the blank line (switched off: at the first body chunk or eom)
-//   │  body ──── buffered up to the cap; past it SMFIS_SKIP (MTA stops sending) over TCP;
-//   │            over a unix socket no reply (SMFIP_NR_BODY), the rest is read and dropped
+//   │  body ──── buffered up to the cap; no reply (SMFIP_NR_BODY), past the cap the rest is
+//   │            read and dropped (SMFIS_SKIP only where every step is answered)
 //   │  eom ───── Scanner::Scan with the deadline → MilterPlan → smfi_* calls, one log line
 //   └─ abort ─── message forgotten, connection kept
 //      close ─── Connection freed
@@ -41,17 +41,13 @@ struct MilterRuntime {
   const SnapshotHolder* snapshots = nullptr;
   Scanner* scanner = nullptr;
   Metrics* metrics = nullptr;
-  // Negotiate SMFIP_NR_* (the MTA sends steps vetod never refuses without waiting for a
-  // reply). Right for unix sockets; over TCP it makes Postfix, which does not set TCP_NODELAY
-  // on its milter socket, write several small packets in a row, and Nagle then holds each
-  // follow-up until our delayed ACK (~40 ms per message). With a reply per step, each reply
-  // carries the ACK. vetod sets it for unix listeners only.
+  // A unix socket (no Nagle): SMFIP_NR_* for the steps vetod never refuses, and the steps it
+  // does without switched off. vetod sets it for unix listeners only; over TCP see tcp_port.
   bool no_reply_steps = true;
-  // TCP: vetod's listening port (0 for a unix socket). With tcp_push_acks, a connection whose
-  // socket vetod can find and check gets no-reply steps too, each pushing out the ACK for what
-  // it read (TCP_QUICKACK), so Postfix's next packet is not held by Nagle (OnNegotiate).
+  // TCP: vetod's listening port (0 for a unix socket). A connection whose socket vetod can
+  // find and check on this port gets no-reply steps too, each pushing out the ACK for what it
+  // read (TCP_QUICKACK), so Postfix's next packet is not held by Nagle (OnNegotiate).
   int tcp_port = 0;
-  bool tcp_push_acks = true;
 };
 
 // smfi_register with veto's callbacks; `runtime` must outlive smfi_main. Call once.

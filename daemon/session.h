@@ -16,7 +16,7 @@
 // Size cap: at most `max_message_bytes` of headers + body are buffered. Past that the session
 // stops buffering, remembers the real size, and oversize() turns true; the daemon then skips
 // the scan (skip-with-header or tempfail, as configured) and asks the MTA to stop sending
-// body chunks (SMFIS_SKIP) when the MTA allows it and body chunks get replies (TCP).
+// body chunks (SMFIS_SKIP) when the MTA allows it and body chunks get replies.
 //
 // Thread-safety: none; one connection's callbacks run one at a time.
 #ifndef VETO_DAEMON_SESSION_H_
