@@ -7,8 +7,10 @@
 #
 # Per binary and round: smtp-source sends N messages over SESS sessions into a private Postfix
 # (content_filter=discard:) whose smtpd has that vetod as its milter (TRANSPORT unix or inet);
-# reported: msgs/s, vetod's CPU per message (utime+stime from /proc/PID/stat), its context
-# switches per message (perf stat -e context-switches on all its threads, when perf can), and
+# reported: msgs/s, vetod's CPU per message (utime+stime from /proc/PID/stat), the mail path's
+# CPU per message (Postfix's processes + vetod + smtp-source; with no milter as the baseline,
+# its ratio predicts the throughput ratio on a machine the mail path has to itself), vetod's
+# context switches per message (perf stat -e context-switches on all its threads), and
 # with STRACE=1 one extra round per binary under `strace -c -f` (syscalls per message; strace
 # slows vetod down, so that round's speed is not reported). Medians over REPS rounds.
 # Needs root (a private Postfix), 127.0.0.1 only.
@@ -68,22 +70,35 @@ MSG="$W/msg.eml"
   done
 } >"$MSG"
 
-send() {  # send PORT: prints seconds taken
+send() {  # send PORT: prints seconds taken; smtp-source's own CPU ticks go to $W/client.ticks
   local t0 t1
   t0=$(date +%s%N)
-  timeout 600 /usr/sbin/smtp-source -s "$SESS" -m "$N" -F "$MSG" -f sender@example.org \
-    -t user@example.test -M client.test "127.0.0.1:$1" >/dev/null 2>"$W/smtp-source.err" \
+  timeout 600 python3 -c '
+import os, resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], "w"))
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1] + ".ticks", "w").write(str(round((r.ru_utime + r.ru_stime) * os.sysconf("SC_CLK_TCK"))))
+sys.exit(rc)' "$W/smtp-source.err" /usr/sbin/smtp-source -s "$SESS" -m "$N" -F "$MSG" \
+    -f sender@example.org -t user@example.test -M client.test "127.0.0.1:$1" \
     || { cat "$W/smtp-source.err" >&2; die "smtp-source on $1"; }
+  cp "$W/smtp-source.err.ticks" "$W/client.ticks"
   t1=$(date +%s%N)
   python3 -c "print(($t1 - $t0) / 1e9)"
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Postfix's CPU ticks so far: the master (itself and its reaped children) and its live children.
+pf_ticks() {
+  awk -v m="$POSTFIX_PID" '
+    FILENAME ~ "/proc/" m "/stat$" { t += $14 + $15 + $16 + $17; next }
+    { sub(/^.*\) /, ""); if ($2 == m) t += $12 + $13 }
+    END { print t }' /proc/[0-9]*/stat 2>/dev/null
+}
 HZ=$(getconf CLK_TCK)
 have_perf=""
 if perf stat -e context-switches true >/dev/null 2>&1; then have_perf=1; fi
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-declare -A tp cpu cs
+declare -A tp cpu cs mail
 log "warm-up"
 send "${PORT[none]}" >/dev/null
 for n in "${NAMES[@]}"; do send "${PORT[$n]}" >/dev/null; done
@@ -92,8 +107,12 @@ for r in $(seq 1 "$REPS"); do
   # A/B in alternating order (the second of a pair tends to meet a warmer or busier machine).
   if [ ${#NAMES[@]} = 2 ] && [ $((r % 2)) = 0 ]; then order=(none "${NAMES[1]}" "${NAMES[0]}"); fi
   for n in "${order[@]}"; do
+    p0=$(pf_ticks)
     if [ $n = none ]; then
-      s=$(send "${PORT[none]}"); tp[none]+="$(python3 -c "print(round($N/$s))") "; continue
+      s=$(send "${PORT[none]}"); tp[none]+="$(python3 -c "print(round($N/$s))") "
+      p1=$(pf_ticks)
+      mail[none]+="$(python3 -c "print(round(($p1-$p0+$(cat "$W/client.ticks"))*1e6/$HZ/$N))") "
+      continue
     fi
     pid=${VPID[$n]}
     if [ -n "$have_perf" ]; then
@@ -104,6 +123,8 @@ for r in $(seq 1 "$REPS"); do
     c0=$(ticks "$pid")
     s=$(send "${PORT[$n]}")
     c1=$(ticks "$pid")
+    p1=$(pf_ticks)
+    mail[$n]+="$(python3 -c "print(round(($p1-$p0+$c1-$c0+$(cat "$W/client.ticks"))*1e6/$HZ/$N))") "
     if [ -n "$have_perf" ]; then
       kill -INT "$perf_pid"; wait "$perf_pid" || true
       cs[$n]+="$(awk -F, -v n="$N" '/context-switches/ {printf "%.1f", $1 / n}' "$W/perf-$n.txt") "
@@ -116,15 +137,19 @@ done
 
 echo
 echo "TRANSPORT=$TRANSPORT N=$N SESS=$SESS REPS=$REPS; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| vetod | msgs/s (median) | vs no milter | CPU µs/msg (median) | ctx switches/msg |"
-echo "| --- | ---: | ---: | ---: | ---: |"
-echo "| none | $(median ${tp[none]}) | — | — | — |"
+# "mail path CPU": Postfix + vetod + smtp-source CPU per message. On a machine the mail path
+# has to itself and saturates, throughput is inverse to it, so none/with-vetod predicts the
+# throughput ratio without the noise other load puts into msgs/s.
+echo "| vetod | msgs/s (median) | vs no milter | vetod CPU µs/msg | mail path CPU µs/msg | none / this (predicted ratio) | ctx switches/msg |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| none | $(median ${tp[none]}) | — | — | $(median ${mail[none]}) | — | — |"
 for n in "${NAMES[@]}"; do
   ratio=$(python3 -c "print(f'{100*$(median ${tp[$n]})/$(median ${tp[none]}):.0f}%')")
+  pred=$(python3 -c "print(f'{100*$(median ${mail[none]})/$(median ${mail[$n]}):.0f}%')")
   c="—"; [ -z "${cs[$n]:-}" ] || c=$(median ${cs[$n]})
-  echo "| $n | $(median ${tp[$n]}) | $ratio | $(median ${cpu[$n]}) | $c |"
+  echo "| $n | $(median ${tp[$n]}) | $ratio | $(median ${cpu[$n]}) | $(median ${mail[$n]}) | $pred | $c |"
 done
-echo "(raw: $(for n in none "${NAMES[@]}"; do printf '%s tp: %s cpu: %s cs: %s; ' "$n" "${tp[$n]}" "${cpu[$n]:-}" "${cs[$n]:-}"; done))"
+echo "(raw: $(for n in none "${NAMES[@]}"; do printf '%s tp: %s cpu: %s mail: %s cs: %s; ' "$n" "${tp[$n]}" "${cpu[$n]:-}" "${mail[$n]}" "${cs[$n]:-}"; done))"
 
 if [ -n "${STRACE:-}" ]; then
   for n in "${NAMES[@]}"; do
