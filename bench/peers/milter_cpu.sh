@@ -91,7 +91,7 @@ pf_ticks() {
   awk -v m="$POSTFIX_PID" '
     FILENAME ~ "/proc/" m "/stat$" { t += $14 + $15 + $16 + $17; next }
     { sub(/^.*\) /, ""); if ($2 == m) t += $12 + $13 }
-    END { print t }' /proc/[0-9]*/stat 2>/dev/null
+    END { print t }' /proc/[0-9]*/stat 2>/dev/null || true  # processes come and go meanwhile
 }
 HZ=$(getconf CLK_TCK)
 have_perf=""
