@@ -237,6 +237,33 @@ cases.negotiation = function(c)
   mt.disconnect(conn)
 end
 
+cases.no_macro_lists = function(c)
+  -- An MTA that offers the step flags but not macro lists (SMFIF_SETSYMLIST, e.g. an old
+  -- Sendmail) keeps the connect and MAIL steps: the sender and client come from them.
+  local conn = mt.connect(sock, 20, 0.25)
+  check(c, conn ~= nil, "connect to " .. sock)
+  -- Debian's miltertest takes (conn, version, steps, actions), not the man page's order.
+  check(c, mt.negotiate(conn, nil, nil, SMFIF_ADDHDRS + SMFIF_CHGHDRS + SMFIF_ADDRCPT +
+        SMFIF_DELRCPT + SMFIF_QUARANTINE) == nil, "negotiate")
+  check(c, not mt.test_action(conn, SMFIF_SETSYMLIST), "macro lists asked for, not offered")
+  check(c, not mt.test_option(conn, SMFIP_NOCONNECT), "connect switched off without lists")
+  check(c, not mt.test_option(conn, SMFIP_NOMAIL), "MAIL switched off without lists")
+  check(c, mt.conninfo(conn, "client.test", "192.0.2.10") == nil, "conninfo")
+  check(c, mt.helo(conn, "client.test") == nil, "helo")
+  check(c, mt.mailfrom(conn, "<denied@example.org>") == nil, "mailfrom")
+  check(c, mt.rcptto(conn, "<user@example.test>") == nil, "rcptto")
+  for _, h in ipairs(std_headers("no lists")) do
+    check(c, mt.header(conn, h[1], h[2]) == nil, "header")
+  end
+  if not mt.test_option(conn, SMFIP_NOEOH) then check(c, mt.eoh(conn) == nil, "eoh") end
+  check(c, mt.bodystring(conn, "just a note\r\n") == nil, "body")
+  check(c, mt.eom(conn) == nil, "eom")
+  check(c, mt.getreply(conn) == SMFIR_REPLYCODE, "reply " .. mt.getreply(conn))
+  check(c, mt.eom_check(conn, MT_SMTPREPLY, "554", "5.7.1", "veto test: rejected as spam"),
+        "denied sender (from the MAIL step) not rejected")
+  mt.disconnect(conn)
+end
+
 cases.deny_sender = function(c)
   denied_then_ham(c, {from = "<denied@example.org>"})
 end
@@ -278,7 +305,7 @@ cases.reload_adds_redirect = function(c)
 end
 
 order = {"ham", "tag", "reject", "tempfail", "discard", "quarantine", "subject", "redirect",
-         "sizecap", "recipients_disagree", "two_messages", "abort", "negotiation", "deny_sender", "deny_client",
+         "sizecap", "recipients_disagree", "two_messages", "abort", "negotiation", "no_macro_lists", "deny_sender", "deny_client",
          "deny_client_ipv6"}
 mt.set_timeout(15)
 if only == "reload_adds_redirect" then table.insert(order, only) end

@@ -29,8 +29,8 @@ timeout 120 miltertest ${MT_VERBOSE:-} -s "$HERE/cases.lua" -D sock="inet:$PORT@
 
 # 2. metrics and health
 m=$(http_get "http://127.0.0.1:$MPORT/metrics") || die "/metrics"
-# rejects: GTUBE twice (reject, two_messages), three deny-list cases.
-for want in 'veto_messages_total{action="reject"} 5' 'veto_messages_total{action="discard"} 1' \
+# rejects: GTUBE twice (reject, two_messages), four deny-list cases.
+for want in 'veto_messages_total{action="reject"} 6' 'veto_messages_total{action="discard"} 1' \
             'veto_messages_total{action="quarantine"} 1' 'veto_oversize_total 1' \
             'veto_rule_hits_total{rule="VETO_GTUBE"} 2'; do
   grep -qF "$want" <<<"$m" || { echo "$m"; die "/metrics lacks: $want"; }
