@@ -38,7 +38,7 @@ using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 // cost threshold), so a stale or foreign file is never used. A damaged file is ignored.
 constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '1'};
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
-constexpr int kTranslationVersion = 14;
+constexpr int kTranslationVersion = 15;
 
 uint64_t Fnv1a(std::string_view data, uint64_t h) {
   for (unsigned char c : data) {

@@ -501,6 +501,9 @@ struct EmitOptions {
   // {n,m} with a large m becomes {n,}: Hyperscan's prefilter compile of nested large bounded
   // repeats can take seconds (stock __SPOOFED_URL: 23 s -> 18 ms).
   bool widen_repeats = false;
+  // With widen_repeats, a bounded repeat of a group with a maximum of this or more becomes
+  // {n,} too: Hyperscan unrolls (?:...){0,10} into ten copies of the group's automaton.
+  uint32_t widen_group_repeats_from = UINT32_MAX;
   // Hyperscan refuses ^ after and $ before consuming items ("Embedded start/end anchors"); a
   // prefilter can simply drop those anchors.
   bool drop_embedded_anchors = false;
@@ -554,6 +557,9 @@ bool IsSingleItemGreedyRepeat(std::string_view e) {
 
 // Bounded repeats with a maximum at least this large are widened in prefilter mode.
 constexpr uint32_t kWidenRepeatsFrom = 32;
+// Bounded repeats of a group with a maximum at least this large are widened in prefilter mode
+// (measured on the stock patterns with cost over kFoldCost: 2.0 s -> 0.95 s compiled alone).
+constexpr uint32_t kWidenGroupRepeatsFrom = 2;
 
 // Constructs Hyperscan cannot run exactly; each one names itself in why_prefilter.
 enum Feature : unsigned {
@@ -864,7 +870,8 @@ class Translator {
       if ((max != kUnbounded && max >= kWidenRepeatsFrom) || min >= kWidenRepeatsFrom) {
         large_repeat_ = true;
       }
-      if (options_.widen_repeats && max != kUnbounded && max >= kWidenRepeatsFrom) {
+      if (options_.widen_repeats && max != kUnbounded &&
+          (max >= kWidenRepeatsFrom || (is_group && max >= options_.widen_group_repeats_from))) {
         max = kUnbounded;
         brace = true;
       }
@@ -2286,6 +2293,22 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
         out.prefilter = true;
         out.why_prefilter = "look-alike letters folded";
         out.literal_length = AnalyzeExpression(out.expression).gate_min_length;
+      } else if (facts.cost > kFoldCost) {
+        // Likewise bounded repeats of groups ((?:\w{1,15}\s){0,10} in __PCT_FOR_YOU_3: 0.57 s
+        // exact, 0.03 s widened), which Hyperscan unrolls copy by copy.
+        EmitOptions wide = options;
+        wide.widen_repeats = true;
+        wide.widen_group_repeats_from = kWidenGroupRepeatsFrom;
+        absl::StatusOr<Translation> w = Translate(re, wide);
+        bool wide_empty = false;
+        if (w.ok() && w->expression != t->expression && confirmable().ok() &&
+            CheckHyperscan(w->expression, base | HS_FLAG_PREFILTER, false, wide_empty).empty()) {
+          out.expression = w->expression;
+          out.flags = base | HS_FLAG_PREFILTER | (wide_empty ? HS_FLAG_ALLOWEMPTY : 0u);
+          out.prefilter = true;
+          out.why_prefilter = "bounded repeats widened";
+          out.literal_length = AnalyzeExpression(out.expression).gate_min_length;
+        }
       }
       return out;
     }
@@ -2299,6 +2322,7 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   // Prefilter mode: Hyperscan approximates what it cannot run (lookaround, back-references,
   // possessive and atomic groups), and the relaxations keep it compiling quickly.
   options.widen_repeats = true;
+  options.widen_group_repeats_from = kWidenGroupRepeatsFrom;
   t = Translate(re, options);
   if (!t.ok()) return t.status();
   unsigned prefilter = base | HS_FLAG_PREFILTER;

@@ -489,6 +489,26 @@ TEST(TranslateTest, PrefilterRelaxations) {
   HyperscanPattern exact = MustTranslate("/a[^>]{0,2048}b/");
   EXPECT_FALSE(exact.prefilter);
   EXPECT_NE(exact.expression.find("{0,2048}"), std::string::npos) << exact.expression;
+  // Bounded repeats of groups are widened in prefilter mode whatever their size (Hyperscan
+  // unrolls them copy by copy); repeats of one class below 32 stay.
+  HyperscanPattern group = MustTranslate("/(?=x)your\\s(?:\\w{1,15}\\s){0,10}share/");
+  EXPECT_TRUE(group.prefilter);
+  EXPECT_EQ(group.expression.find("{0,10}"), std::string::npos) << group.expression;
+  EXPECT_NE(group.expression.find("{1,15}"), std::string::npos) << group.expression;
+  auto g = MustCompile("/(?=y)your\\s(?:\\w{1,15}\\s){0,2}share/");
+  ASSERT_NE(g, nullptr);
+  for (const char* text : {"your big share", "your a b share", "your a b c share", "you share"}) {
+    // The prefilter is a superset of what PCRE2 confirms.
+    if (g->pc->Matches(text)) {
+      EXPECT_TRUE(g->db->Matches(text)) << text;
+    }
+  }
+  EXPECT_TRUE(g->pc->Matches("your a b share"));
+  EXPECT_FALSE(g->pc->Matches("your a b c share"));
+  EXPECT_TRUE(g->db->Matches("your a b c share"));  // widened: confirmed by PCRE2 only
+  // A small exact pattern keeps its group repeat (no widening below kFoldCost).
+  HyperscanPattern small = MustTranslate("/(?:ab){2,3}c/");
+  EXPECT_FALSE(small.prefilter);
 }
 
 TEST(TranslateTest, RejectedPatterns) {
