@@ -720,6 +720,22 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
     for (size_t k = 0; k < db->patterns.size() && k < 6; ++k)
       timer.names += Cat(k > 0 ? " " : "", slot_names_[patterns_[db->patterns[k]].slot]);
     if (db->patterns.size() > 6) timer.names += " ...";
+    if (std::string_view(std::getenv("VETO_DEBUG_COMPILE")) == "2") {
+      // Each pattern compiled alone, for finding the ones Hyperscan finds expensive.
+      for (size_t k = 0; k < exprs.size(); ++k) {
+        hs_database_t* one = nullptr;
+        hs_compile_error_t* err = nullptr;
+        double t0 = ThreadCpuSeconds();
+        if (hs_compile(exprs[k].c_str(), flags[k], HS_MODE_BLOCK, nullptr, &one, &err) ==
+            HS_SUCCESS) {
+          hs_free_database(one);
+        } else {
+          hs_free_compile_error(err);
+        }
+        std::fprintf(stderr, "pattern: %.3f s CPU alone %s\n", ThreadCpuSeconds() - t0,
+                     slot_names_[patterns_[db->patterns[k]].slot].c_str());
+      }
+    }
   }
   std::string cache_path;
   if (!cache_dir_.empty() && !exprs.empty()) {
