@@ -20,6 +20,7 @@ REPS=${REPS:-3}; N=${N:-2000}; SESS=${SESS:-10}; TRANSPORT=${TRANSPORT:-unix}
 HERE="$root/tests/integration/daemon"
 . "$HERE/lib.sh"
 . "$HERE/postfix_lib.sh"
+. "$root/bench/peers/milter_message.sh"
 [ "$(id -u)" = 0 ] || die "needs root (a private Postfix instance)"
 [ $# -ge 1 ] || die "usage: $0 NEW_VETOD [OLD_VETOD]"
 BINS=("$(realpath "$1")"); NAMES=(new)
@@ -60,15 +61,7 @@ postfix_listener "${PORT[none]}" "-o smtpd_milters= -o content_filter=discard:"
 postfix_start "${ports[@]}" "${PORT[none]}"
 
 MSG="$W/msg.eml"
-{
-  printf 'From: Sender <sender@example.org>\nTo: user@example.test\nSubject: Quarterly numbers\n'
-  printf 'Date: Fri, 27 Nov 2026 10:00:00 +0000\nMessage-ID: <bench@example.org>\n'
-  printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n'
-  for i in $(seq 1 12); do
-    printf 'Paragraph %d: the quarterly numbers are in the shared folder; click here for the\n' "$i"
-    printf 'summary, and order now if you want the printed copy. See https://example.com/q%d\n\n' "$i"
-  done
-} >"$MSG"
+bench_message "$MSG"
 
 send() {  # send PORT: prints seconds taken; smtp-source's own CPU ticks go to $W/client.ticks
   local t0 t1

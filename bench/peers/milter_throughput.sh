@@ -22,6 +22,7 @@ REPS=${REPS:-3}; N=${N:-2000}; SESS=${SESS:-10}; RATE=${RATE:-50}; SECS=${SECS:-
 HERE="$root/tests/integration/daemon"
 . "$HERE/lib.sh"
 . "$HERE/postfix_lib.sh"
+. "$root/bench/peers/milter_message.sh"
 [ "$(id -u)" = 0 ] || die "needs root (a private Postfix instance)"
 [ -x /usr/sbin/smtp-source ] || die "smtp-source missing (postfix package)"
 
@@ -106,17 +107,9 @@ if [ -n "$RSPAMD" ]; then
 fi
 postfix_start "${ports[@]}"
 
-# The message: ordinary prose with a few spam phrases, 2.3 KB.
+# The message: ordinary prose with a few spam phrases, 2.3 KB (milter_message.sh).
 MSG="$W/msg.eml"
-{
-  printf 'From: Sender <sender@example.org>\nTo: user@example.test\nSubject: Quarterly numbers\n'
-  printf 'Date: Fri, 27 Nov 2026 10:00:00 +0000\nMessage-ID: <bench@example.org>\n'
-  printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n'
-  for i in $(seq 1 12); do
-    printf 'Paragraph %d: the quarterly numbers are in the shared folder; click here for the\n' "$i"
-    printf 'summary, and order now if you want the printed copy. See https://example.com/q%d\n\n' "$i"
-  done
-} >"$MSG"
+bench_message "$MSG"
 
 throughput() {  # throughput PORT: msgs/s for N messages
   local t0 t1
