@@ -160,22 +160,9 @@ int64_t NowNs() {
 Verdict Pipeline::EvaluateTimed(const Message& m, Context* ctx, absl::Time now,
                                 StageTimes* times, const std::vector<Match>& extra) const {
   Verdict v;
-  auto* c = static_cast<ContextImpl*>(ctx);
-  int64_t t0 = times != nullptr ? NowNs() : 0;
-  rules_->Match(m, c->scratch.get(), &v.scores);
-  int64_t t1 = times != nullptr ? NowNs() : 0;
-  if (const auto& c = impl_->classifier[static_cast<int>(m.channel)]) {
-    v.scores.Add(c->Classify(m));
-  }
-  for (const Match& e : extra) v.scores.Add(e);
-  int64_t t2 = times != nullptr ? NowNs() : 0;
-  v.decision = policy_->Decide(m, v.scores, now);
-  if (times != nullptr) {
-    int64_t t3 = NowNs();
-    times->match_ns += t1 - t0;
-    times->classify_ns += t2 - t1;
-    times->policy_ns += t3 - t2;
-  }
+  const Message* messages[] = {&m};
+  const std::vector<Match>* extras[] = {&extra};
+  EvaluateGroup(messages, 1, ctx, &now, extras, times, &v);
   return v;
 }
 
@@ -196,7 +183,9 @@ void Pipeline::EvaluateGroup(const Message* const* messages, size_t n, Context* 
     for (const Match& e : *extras[i]) out[i].scores.Add(e);
   }
   int64_t t2 = times != nullptr ? NowNs() : 0;
-  for (size_t i = 0; i < n; ++i) out[i].decision = policy_->Decide(*messages[i], out[i].scores, now[i]);
+  for (size_t i = 0; i < n; ++i) {
+    out[i].decision = policy_->Decide(*messages[i], out[i].scores, now[i]);
+  }
   if (times != nullptr) {
     int64_t t3 = NowNs();
     times->match_ns += t1 - t0;

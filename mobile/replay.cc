@@ -26,6 +26,11 @@ uint64_t NowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// The time a record is evaluated at: its own when the feed has one, else the wall clock's.
+int64_t RecordTime(const SmsRecord& r, int64_t wall_now) {
+  return r.has_time ? r.timestamp_unix : wall_now;
+}
+
 int64_t WallSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -135,21 +140,31 @@ VerdictEvaluator::VerdictEvaluator(const config::Pipeline& pipeline, SignalEngin
   extra_.reserve(8);
 }
 
+void VerdictEvaluator::ObserveSignals(const Message& message, int64_t now_s,
+                                      std::vector<Match>* extra, ReplayCounters* c) {
+  extra->clear();
+  if (signals_ == nullptr) return;
+  const MessageFeatures f = ExtractFeatures(message, signals_->options().duplicate_min_words);
+  if (!signals_->Observe(f, now_s, extra).ok()) ++c->signal_errors;
+}
+
+void VerdictEvaluator::AddPipelineTimes(const config::StageTimes& st, uint64_t evaluate_ns,
+                                        ReplayCounters* c) {
+  c->evaluate_ns += evaluate_ns;
+  c->match_ns += static_cast<uint64_t>(st.match_ns);
+  c->classify_ns += static_cast<uint64_t>(st.classify_ns);
+  c->policy_ns += static_cast<uint64_t>(st.policy_ns);
+}
+
 Action VerdictEvaluator::Evaluate(const SmsRecord& r, int64_t wall_now, std::string* out,
                                   ReplayCounters* c) {
-  const int64_t now_s = r.has_time ? r.timestamp_unix : wall_now;
   uint64_t t0 = profile_ ? NowNs() : 0;
   BuildMessageInto(r, pipeline_.config().limits.parse, &message_);
   uint64_t t1 = profile_ ? NowNs() : 0;
-  extra_.clear();
-  if (signals_ != nullptr) {
-    const MessageFeatures f = ExtractFeatures(message_, signals_->options().duplicate_min_words);
-    if (!signals_->Observe(f, now_s, &extra_).ok()) ++c->signal_errors;
-  }
-  uint64_t t2 = profile_ ? NowNs() : 0;
+  ObserveSignals(message_, RecordTime(r, wall_now), &extra_, c);
   if (profile_) {
     c->build_ns += t1 - t0;
-    c->signals_ns += t2 - t1;
+    c->signals_ns += NowNs() - t1;
   }
   return Finish(r, message_, extra_, wall_now, out, c);
 }
@@ -157,17 +172,12 @@ Action VerdictEvaluator::Evaluate(const SmsRecord& r, int64_t wall_now, std::str
 Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,
                                 const std::vector<Match>& extra, int64_t wall_now,
                                 std::string* out, ReplayCounters* c) {
-  const int64_t now_s = r.has_time ? r.timestamp_unix : wall_now;
   uint64_t t2 = profile_ ? NowNs() : 0;
   config::StageTimes st;
-  config::Verdict v = pipeline_.EvaluateTimed(message, ctx_.get(), absl::FromUnixSeconds(now_s),
-                                              profile_ ? &st : nullptr, extra);
-  if (profile_) {
-    c->evaluate_ns += NowNs() - t2;
-    c->match_ns += static_cast<uint64_t>(st.match_ns);
-    c->classify_ns += static_cast<uint64_t>(st.classify_ns);
-    c->policy_ns += static_cast<uint64_t>(st.policy_ns);
-  }
+  config::Verdict v =
+      pipeline_.EvaluateTimed(message, ctx_.get(), absl::FromUnixSeconds(RecordTime(r, wall_now)),
+                              profile_ ? &st : nullptr, extra);
+  if (profile_) AddPipelineTimes(st, NowNs() - t2, c);
   return Write(r, v, out, c);
 }
 
@@ -187,16 +197,11 @@ void VerdictEvaluator::EvaluateAll(const SmsRecord* records, size_t n, int64_t w
     uint64_t t1 = profile_ ? NowNs() : 0;
     for (size_t i = 0; i < k; ++i) {
       GroupSlot& g = group_[i];
-      g.extra.clear();
-      if (signals_ != nullptr) {
-        const MessageFeatures f =
-            ExtractFeatures(g.message, signals_->options().duplicate_min_words);
-        const int64_t now_s = rs[i].has_time ? rs[i].timestamp_unix : wall_now;
-        if (!signals_->Observe(f, now_s, &g.extra).ok()) ++c->signal_errors;
-      }
+      const int64_t now_s = RecordTime(rs[i], wall_now);
+      ObserveSignals(g.message, now_s, &g.extra, c);
       messages[i] = &g.message;
       extras[i] = &g.extra;
-      now[i] = absl::FromUnixSeconds(rs[i].has_time ? rs[i].timestamp_unix : wall_now);
+      now[i] = absl::FromUnixSeconds(now_s);
     }
     uint64_t t2 = profile_ ? NowNs() : 0;
     config::StageTimes st;
@@ -205,10 +210,7 @@ void VerdictEvaluator::EvaluateAll(const SmsRecord* records, size_t n, int64_t w
     if (profile_) {
       c->build_ns += t1 - t0;
       c->signals_ns += t2 - t1;
-      c->evaluate_ns += NowNs() - t2;
-      c->match_ns += static_cast<uint64_t>(st.match_ns);
-      c->classify_ns += static_cast<uint64_t>(st.classify_ns);
-      c->policy_ns += static_cast<uint64_t>(st.policy_ns);
+      AddPipelineTimes(st, NowNs() - t2, c);
     }
     for (size_t i = 0; i < k; ++i) Write(rs[i], verdicts[i], out, c);
   }

@@ -86,6 +86,12 @@ class VerdictEvaluator {
                 int64_t wall_now, std::string* out, ReplayCounters* c);
 
  private:
+  // Clears *extra and, with signals, observes the message at now_s into it.
+  void ObserveSignals(const Message& message, int64_t now_s, std::vector<Match>* extra,
+                      ReplayCounters* c);
+  // Adds the pipeline's stage times (profile) to *c.
+  static void AddPipelineTimes(const config::StageTimes& st, uint64_t evaluate_ns,
+                               ReplayCounters* c);
   // Counts the verdict and appends its JSON line.
   Action Write(const SmsRecord& r, const config::Verdict& v, std::string* out,
                ReplayCounters* c);
