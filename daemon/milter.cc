@@ -162,6 +162,14 @@ std::string ClientAddrMacro(SMFICTX* ctx) {
   return a;
 }
 
+// The MTA's names (j, {daemon_name}), which come with the client: at connect, or with the
+// first RCPT when the connect step is switched off. The client is known from then on.
+void SetServerNames(SMFICTX* ctx, Connection* c) {
+  c->session.SetMtaName(Macro(ctx, "j"));
+  c->session.SetDaemonName(Macro(ctx, "{daemon_name}"));
+  c->client_known = true;
+}
+
 sfsistat OnConnect(SMFICTX* ctx, char* hostname, struct sockaddr* addr) {
   Connection* c = EnsureConn(ctx);
   if (c == nullptr) return SMFIS_TEMPFAIL;
@@ -174,9 +182,7 @@ sfsistat OnConnect(SMFICTX* ctx, char* hostname, struct sockaddr* addr) {
   std::string client_ip = ip;
   if (client_ip.empty()) client_ip = ClientAddrMacro(ctx);
   c->session.Connect(hostname != nullptr ? hostname : "", client_ip);
-  c->session.SetMtaName(Macro(ctx, "j"));
-  c->session.SetDaemonName(Macro(ctx, "{daemon_name}"));
-  c->client_known = true;
+  SetServerNames(ctx, c);
   return Continue(c, SMFIP_NR_CONN);
 }
 
@@ -207,9 +213,7 @@ sfsistat OnEnvRcpt(SMFICTX* ctx, char** argv) {
   if (c == nullptr) return SMFIS_TEMPFAIL;
   if (!c->client_known && (c->protocol & SMFIP_NOCONNECT)) {
     c->session.SetClient(Macro(ctx, "{client_name}"), ClientAddrMacro(ctx));
-    c->session.SetMtaName(Macro(ctx, "j"));
-    c->session.SetDaemonName(Macro(ctx, "{daemon_name}"));
-    c->client_known = true;
+    SetServerNames(ctx, c);
   }
   // The first recipient of a message whose MAIL step was switched off (the session is out of a
   // message after each end of message or abort).

@@ -18,8 +18,7 @@ std::string_view BareAddress(std::string_view addr) {
 
 void Session::Connect(std::string_view client_host, std::string_view client_ip) {
   envelope_ = Envelope();
-  envelope_.client_host = std::string(client_host);
-  envelope_.client_ip = std::string(client_ip);
+  SetClient(client_host, client_ip);
   EndMessage();
 }
 
