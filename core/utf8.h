@@ -1,8 +1,10 @@
-// veto/core/utf8.h — UTF-8 validation shared by the readers of untrusted text.
+// veto/core/utf8.h — UTF-8 decoding and validation shared by the readers of untrusted text.
 //
-//   size_t n = ValidUtf8Length(s, i);  // 1-4: a valid sequence starts at s[i]; 0: invalid
+//   size_t len;
+//   char32_t cp = DecodeUtf8(p, end, &len);  // kIllFormedUtf8: skip len bytes (one U+FFFD)
+//   size_t n = ValidUtf8Length(s, i);        // 1-4: a valid sequence starts at s[i]; 0: invalid
 //
-// Thread-safety: pure function.
+// Thread-safety: pure functions.
 #ifndef VETO_CORE_UTF8_H_
 #define VETO_CORE_UTF8_H_
 
@@ -12,37 +14,58 @@
 
 namespace veto {
 
-// Length of the valid UTF-8 sequence starting at s[i] (i < s.size()), or 0 if none does:
-// RFC 3629 — no overlong forms, no surrogates (U+D800-DFFF), nothing above U+10FFFF, no
-// truncated sequence.
-inline size_t ValidUtf8Length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  const uint8_t c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp;
+// What DecodeUtf8 returns for an ill-formed sequence (not a code point).
+constexpr char32_t kIllFormedUtf8 = 0xFFFFFFFF;
+
+// Decodes the code point at p (p < end) per RFC 3629 — no overlong forms, no surrogates
+// (U+D800-DFFF), nothing above U+10FFFF, no truncated sequence — or returns kIllFormedUtf8.
+// *len gets the bytes consumed: for ill-formed input the maximal subpart (Unicode §3.9), so a
+// truncated "E2 82" is one replacement, not two.
+inline char32_t DecodeUtf8(const uint8_t* p, const uint8_t* end, size_t* len) {
+  const uint8_t c = p[0];
+  if (c < 0x80) {
+    *len = 1;
+    return c;
+  }
+  size_t need;
+  char32_t cp;
+  uint8_t lo = 0x80;
+  uint8_t hi = 0xBF;
   if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
+    need = 1;
     cp = c & 0x1F;
   } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
+    need = 2;
     cp = c & 0x0F;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
   } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
+    need = 3;
     cp = c & 0x07;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
   } else {
-    return 0;
+    *len = 1;
+    return kIllFormedUtf8;
   }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
+  for (size_t i = 1; i <= need; ++i) {
+    if (p + i >= end || p[i] < lo || p[i] > hi) {
+      *len = i;
+      return kIllFormedUtf8;
+    }
+    lo = 0x80;
+    hi = 0xBF;
+    cp = (cp << 6) | (p[i] & 0x3F);
   }
-  if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-      (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-    return 0;
-  }
-  return n;
+  *len = need + 1;
+  return cp;
+}
+
+// Length of the valid UTF-8 sequence starting at s[i] (i < s.size()), or 0 if none does.
+inline size_t ValidUtf8Length(std::string_view s, size_t i) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  size_t len = 0;
+  return DecodeUtf8(p + i, p + s.size(), &len) == kIllFormedUtf8 ? 0 : len;
 }
 
 }  // namespace veto

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/utf8.h"
+
 namespace veto::email {
 namespace {
 
@@ -33,47 +35,11 @@ inline char LowerAscii(char c) {
   return static_cast<unsigned char>(c - 'A') < 26 ? static_cast<char>(c | 0x20) : c;
 }
 
-// Decodes the code point at p (p < end), or U+FFFD for an ill-formed sequence. *len gets the
-// bytes consumed: for ill-formed input the maximal subpart (Unicode §3.9), so a truncated
-// "E2 82" is one U+FFFD, not two.
-char32_t DecodeOne(const uint8_t* p, const uint8_t* end, size_t* len) {
-  const uint8_t c = p[0];
-  if (c < 0x80) {
-    *len = 1;
-    return c;
-  }
-  size_t need;
-  char32_t cp;
-  uint8_t lo = 0x80;
-  uint8_t hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 1;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 2;
-    cp = c & 0x0F;
-    if (c == 0xE0) lo = 0xA0;  // overlong
-    if (c == 0xED) hi = 0x9F;  // surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 3;
-    cp = c & 0x07;
-    if (c == 0xF0) lo = 0x90;  // overlong
-    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-  } else {
-    *len = 1;
-    return 0xFFFD;
-  }
-  for (size_t i = 1; i <= need; ++i) {
-    if (p + i >= end || p[i] < lo || p[i] > hi) {
-      *len = i;
-      return 0xFFFD;
-    }
-    lo = 0x80;
-    hi = 0xBF;
-    cp = (cp << 6) | (p[i] & 0x3F);
-  }
-  *len = need + 1;
-  return cp;
+// Decodes the code point at p (p < end), or U+FFFD for an ill-formed sequence (the maximal
+// subpart consumed: core/utf8.h).
+inline char32_t DecodeOne(const uint8_t* p, const uint8_t* end, size_t* len) {
+  const char32_t cp = DecodeUtf8(p, end, len);
+  return cp == kIllFormedUtf8 ? 0xFFFD : cp;
 }
 
 // The invisible characters the contract names. utf8proc flags them all as ignorable; the

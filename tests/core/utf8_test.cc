@@ -42,5 +42,33 @@ TEST(Utf8Test, ValidLengthTable) {
   EXPECT_EQ(ValidUtf8Length("x\xc3", 1), 0u);
 }
 
+// The decoder under ValidUtf8Length: code points, and how much an ill-formed sequence
+// consumes (the maximal subpart, so a truncated sequence is one replacement).
+TEST(Utf8Test, DecodeCodePointsAndMaximalSubparts) {
+  struct Case {
+    std::string bytes;
+    char32_t want;
+    size_t len;
+  };
+  const Case cases[] = {
+      {"a", U'a', 1},
+      {"\xc3\xa9", 0xE9, 2},
+      {"\xef\xbf\xbd", 0xFFFD, 3},  // U+FFFD itself is valid
+      {"\xf0\x9f\x98\x80", 0x1F600, 4},
+      {"\xe2\x82", kIllFormedUtf8, 2},      // truncated: both bytes, one replacement
+      {"\xe2\x82x", kIllFormedUtf8, 2},     // cut short by an ASCII byte
+      {"\xe2\x28\xa1", kIllFormedUtf8, 1},  // bad second byte: the lead alone
+      {"\xed\xa0\x80", kIllFormedUtf8, 1},  // surrogate: E0-ED rules on the second byte
+      {"\xf4\x90\x80\x80", kIllFormedUtf8, 1},
+      {"\x80", kIllFormedUtf8, 1},
+  };
+  for (const Case& c : cases) {
+    const auto* p = reinterpret_cast<const uint8_t*>(c.bytes.data());
+    size_t len = 0;
+    EXPECT_EQ(DecodeUtf8(p, p + c.bytes.size(), &len), c.want) << testing::PrintToString(c.bytes);
+    EXPECT_EQ(len, c.len) << testing::PrintToString(c.bytes);
+  }
+}
+
 }  // namespace
 }  // namespace veto
