@@ -2,6 +2,11 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace veto {
 
@@ -158,6 +163,73 @@ void JsonWriter::AppendQuoted(std::string_view s, std::string* out) {
     }
   }
   out->push_back('"');
+}
+
+char* JsonWriter::WriteQuoted(std::string_view s, char* p) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  *p++ = '"';
+  const char* const data = s.data();
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+#if defined(__SSE2__)
+    // 16 bytes at a time while they need no escape: as signed bytes, controls (< 0x20) and
+    // non-ASCII (negative) both compare below 0x20. Stored whole; the caller's bound leaves
+    // room (a plain byte is written as one byte, the bound allows six).
+    while (i + 16 <= n) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+      const __m128i stop = _mm_or_si128(
+          _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+      if (mask != 0) {
+        const unsigned k = static_cast<unsigned>(__builtin_ctz(mask));
+        p += k;
+        i += k;
+        break;
+      }
+      p += 16;
+      i += 16;
+    }
+    if (i >= n) break;
+#endif
+    const unsigned char c = static_cast<unsigned char>(data[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      *p++ = static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    switch (c) {
+      case '"': *p++ = '\\'; *p++ = '"'; ++i; continue;
+      case '\\': *p++ = '\\'; *p++ = '\\'; ++i; continue;
+      case '\n': *p++ = '\\'; *p++ = 'n'; ++i; continue;
+      case '\r': *p++ = '\\'; *p++ = 'r'; ++i; continue;
+      case '\t': *p++ = '\\'; *p++ = 't'; ++i; continue;
+      default: break;
+    }
+    if (c < 0x20) {
+      std::memcpy(p, "\\u00", 4);
+      p[4] = kHex[c >> 4];
+      p[5] = kHex[c & 15];
+      p += 6;
+      ++i;
+      continue;
+    }
+    const size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) {
+      std::memcpy(p, "\xEF\xBF\xBD", 3);  // U+FFFD for a byte that is not UTF-8
+      p += 3;
+      ++i;
+    } else {
+      std::memcpy(p, data + i, len);
+      p += len;
+      i += len;
+    }
+  }
+  *p++ = '"';
+  return p;
 }
 
 }  // namespace veto

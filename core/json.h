@@ -41,6 +41,10 @@ class JsonWriter {
 
   // Appends `s` as a quoted JSON string to `out`.
   static void AppendQuoted(std::string_view s, std::string* out);
+  // The same bytes written at `p`, which must have room for QuotedBound(s.size()); returns
+  // the end. For writers that size one buffer per record (the SMS verdicts).
+  static char* WriteQuoted(std::string_view s, char* p);
+  static constexpr size_t QuotedBound(size_t n) { return 6 * n + 2; }
 
  private:
   void BeforeValue();

@@ -39,12 +39,14 @@ int64_t WallSeconds() {
 
 }  // namespace
 
-void AppendVerdictNumber(double v, std::string* out) {
+namespace {
+
+// AppendVerdictNumber at `p` (at most 32 bytes); returns the end.
+char* WriteVerdictNumber(double v, char* p) {
   if (!std::isfinite(v)) {
-    out->append("null");
-    return;
+    std::memcpy(p, "null", 4);
+    return p + 4;
   }
-  char buf[32];
   // Three decimals are plenty for scores; trailing zeros trimmed.
   const double k = std::round(v * 1000);
   const double r = k / 1000;
@@ -54,12 +56,11 @@ void AppendVerdictNumber(double v, std::string* out) {
     // digits is the shortest that reads back as r, and never longer than the scientific
     // form). Written directly: to_chars of a double was a visible share of the output stage.
     int64_t n = static_cast<int64_t>(k);
-    char* p = buf;
     if (n < 0) {
       *p++ = '-';
       n = -n;
     }
-    p = std::to_chars(p, buf + sizeof buf, n / 1000).ptr;
+    p = std::to_chars(p, p + 24, n / 1000).ptr;
     int frac = static_cast<int>(n % 1000);
     if (frac != 0) {
       *p++ = '.';
@@ -71,31 +72,37 @@ void AppendVerdictNumber(double v, std::string* out) {
         if (frac != 0) *p++ = static_cast<char>('0' + frac);
       }
     }
-    out->append(buf, p);
-    return;
+    return p;
   }
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, r);
+  auto [end, ec] = std::to_chars(p, p + 32, r);
   if (ec != std::errc()) {
-    out->append("0");
-    return;
+    *p = '0';
+    return p + 1;
   }
-  out->append(buf, p);
+  return end;
+}
+
+}  // namespace
+
+void AppendVerdictNumber(double v, std::string* out) {
+  char buf[32];
+  out->append(buf, WriteVerdictNumber(v, buf));
 }
 
 namespace {
 
-void AppendNumber(double v, std::string* out) { AppendVerdictNumber(v, out); }
-
-// Appends a string literal without measuring it at run time.
+// Writes a string literal at p (its length known at compile time); returns the end.
 template <size_t N>
-void Put(std::string& out, const char (&literal)[N]) {
-  out.append(literal, N - 1);
+char* Put(char* p, const char (&literal)[N]) {
+  std::memcpy(p, literal, N - 1);
+  return p + N - 1;
 }
 
-void AppendInt(int64_t v, std::string* out) {
-  char buf[24];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out->append(buf, p);
+char* PutInt(int64_t v, char* p) { return std::to_chars(p, p + 24, v).ptr; }
+
+char* PutView(std::string_view s, char* p) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
 bool WriteAll(int fd, std::string_view data) {
@@ -178,7 +185,9 @@ Action VerdictEvaluator::Finish(const SmsRecord& r, const Message& message,
       pipeline_.EvaluateTimed(message, ctx_.get(), absl::FromUnixSeconds(RecordTime(r, wall_now)),
                               profile_ ? &st : nullptr, extra);
   if (profile_) AddPipelineTimes(st, NowNs() - t2, c);
-  return Write(r, v, out, c);
+  const Action action = Write(r, v, c);
+  Flush(out, c);
+  return action;
 }
 
 void VerdictEvaluator::EvaluateAll(const SmsRecord* records, size_t n, int64_t wall_now,
@@ -212,12 +221,49 @@ void VerdictEvaluator::EvaluateAll(const SmsRecord* records, size_t n, int64_t w
       c->signals_ns += t2 - t1;
       AddPipelineTimes(st, NowNs() - t2, c);
     }
-    for (size_t i = 0; i < k; ++i) Write(rs[i], verdicts[i], out, c);
+    for (size_t i = 0; i < k; ++i) Write(rs[i], verdicts[i], c);
+  }
+  const uint64_t t3 = profile_ ? NowNs() : 0;
+  Flush(out, c);
+  if (profile_) c->output_ns += NowNs() - t3;
+}
+
+char* VerdictEvaluator::JsonBuffer::Reserve(size_t n) {
+  if (cap_ - size_ < n) {
+    const size_t cap = std::max(n + size_, 2 * cap_);
+    std::unique_ptr<char[]> grown(new char[cap]);
+    if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_);
+    data_ = std::move(grown);
+    cap_ = cap;
+  }
+  return data_.get() + size_;
+}
+
+VerdictEvaluator::IdEntry& VerdictEvaluator::Id(std::string_view id) {
+  auto [it, inserted] = id_index_.try_emplace(std::make_pair(id.data(), id.size()), ids_.size());
+  if (inserted) {
+    IdEntry e;
+    e.id = id;
+    e.key.resize(JsonWriter::QuotedBound(id.size()) + 1);
+    char* p = JsonWriter::WriteQuoted(id, e.key.data());
+    *p++ = ':';
+    e.key.resize(static_cast<size_t>(p - e.key.data()));
+    ids_.push_back(std::move(e));
+  }
+  return ids_[it->second];
+}
+
+void VerdictEvaluator::Flush(std::string* out, ReplayCounters* c) {
+  out->append(json_.data(), json_.size());
+  json_.Clear();
+  for (IdEntry& e : ids_) {
+    if (e.hits == 0) continue;
+    c->hits[e.id] += e.hits;
+    e.hits = 0;
   }
 }
 
-Action VerdictEvaluator::Write(const SmsRecord& r, const config::Verdict& v, std::string* out,
-                               ReplayCounters* c) {
+Action VerdictEvaluator::Write(const SmsRecord& r, const config::Verdict& v, ReplayCounters* c) {
   uint64_t t3 = profile_ ? NowNs() : 0;
   const Decision& d = v.decision;
   const Action action = d.action;
@@ -233,41 +279,45 @@ Action VerdictEvaluator::Write(const SmsRecord& r, const config::Verdict& v, std
     case Label::kNone: c->unlabeled++; break;
   }
 
-  std::string& o = *out;
-  Put(o, "{\"line\":");
-  AppendInt(static_cast<int64_t>(r.line), &o);
-  if (!r.id.empty()) {
-    Put(o, ",\"id\":");
-    JsonWriter::AppendQuoted(r.id, &o);
-  }
-  Put(o, ",\"sender\":");
-  JsonWriter::AppendQuoted(r.sender, &o);
-  Put(o, ",\"recipient\":");
-  JsonWriter::AppendQuoted(r.recipient, &o);
-  if (r.has_time) {
-    Put(o, ",\"time\":");
-    AppendInt(r.timestamp_unix, &o);
-  }
-  Put(o, ",\"score\":");
-  AppendNumber(rd != nullptr ? rd->score : v.scores.total, &o);
-  Put(o, ",\"action\":\"");
-  o.append(ActionName(action));
-  Put(o, "\",\"report\":");
-  if (report) {
-    Put(o, "true");
-  } else {
-    Put(o, "false");
-  }
+  // Sized once, then written through a pointer: a bound on every byte the record can take.
+  size_t bound = 1024 + JsonWriter::QuotedBound(r.id.size()) +
+                 JsonWriter::QuotedBound(r.sender.size()) +
+                 JsonWriter::QuotedBound(r.recipient.size()) + 24 * r.part_lines.size();
   if (rd != nullptr) {
-    Put(o, ",\"decided_by\":{\"layer\":\"");
-    o.append(LayerName(rd->decided_by.layer));
-    Put(o, "\",\"kind\":\"");
-    o.append(RuleKindName(rd->decided_by.kind));
-    Put(o, "\",\"rule\":");
-    JsonWriter::AppendQuoted(rd->decided_by.rule, &o);
-    Put(o, ",\"entry\":");
-    JsonWriter::AppendQuoted(rd->decided_by.entry, &o);
-    Put(o, "}");
+    bound += JsonWriter::QuotedBound(rd->decided_by.rule.size()) +
+             JsonWriter::QuotedBound(rd->decided_by.entry.size());
+  }
+  for (const Match& mt : v.scores.matches) bound += JsonWriter::QuotedBound(mt.id.size()) + 96;
+  char* p = json_.Reserve(bound);
+  p = Put(p, "{\"line\":");
+  p = PutInt(static_cast<int64_t>(r.line), p);
+  if (!r.id.empty()) {
+    p = Put(p, ",\"id\":");
+    p = JsonWriter::WriteQuoted(r.id, p);
+  }
+  p = Put(p, ",\"sender\":");
+  p = JsonWriter::WriteQuoted(r.sender, p);
+  p = Put(p, ",\"recipient\":");
+  p = JsonWriter::WriteQuoted(r.recipient, p);
+  if (r.has_time) {
+    p = Put(p, ",\"time\":");
+    p = PutInt(r.timestamp_unix, p);
+  }
+  p = Put(p, ",\"score\":");
+  p = WriteVerdictNumber(rd != nullptr ? rd->score : v.scores.total, p);
+  p = Put(p, ",\"action\":\"");
+  p = PutView(ActionName(action), p);
+  p = report ? Put(p, "\",\"report\":true") : Put(p, "\",\"report\":false");
+  if (rd != nullptr) {
+    p = Put(p, ",\"decided_by\":{\"layer\":\"");
+    p = PutView(LayerName(rd->decided_by.layer), p);
+    p = Put(p, "\",\"kind\":\"");
+    p = PutView(RuleKindName(rd->decided_by.kind), p);
+    p = Put(p, "\",\"rule\":");
+    p = JsonWriter::WriteQuoted(rd->decided_by.rule, p);
+    p = Put(p, ",\"entry\":");
+    p = JsonWriter::WriteQuoted(rd->decided_by.entry, p);
+    *p++ = '}';
   }
   // Evidence by kind.
   for (int kind = 0; kind < 3; ++kind) {
@@ -277,55 +327,56 @@ Action VerdictEvaluator::Write(const SmsRecord& r, const config::Verdict& v, std
       if (mt.kind != mk || mt.hidden) continue;
       if (!opened) {
         if (kind == 0) {
-          Put(o, ",\"rules\":{");
+          p = Put(p, ",\"rules\":{");
         } else if (kind == 1) {
-          Put(o, ",\"models\":{");
+          p = Put(p, ",\"models\":{");
         } else {
-          Put(o, ",\"signals\":{");
+          p = Put(p, ",\"signals\":{");
         }
         opened = true;
       } else {
-        o.push_back(',');
+        *p++ = ',';
       }
-      JsonWriter::AppendQuoted(mt.id, &o);
-      o.push_back(':');
+      IdEntry& e = Id(mt.id);
+      ++e.hits;
+      p = PutView(e.key, p);  // "ID":
       if (mk == MatchKind::kClassifier) {
-        Put(o, "{\"p\":");
-        AppendNumber(mt.probability, &o);
-        Put(o, ",\"score\":");
-        AppendNumber(mt.score, &o);
-        o.push_back('}');
+        p = Put(p, "{\"p\":");
+        p = WriteVerdictNumber(mt.probability, p);
+        p = Put(p, ",\"score\":");
+        p = WriteVerdictNumber(mt.score, p);
+        *p++ = '}';
       } else {
-        AppendNumber(mt.score, &o);
+        p = WriteVerdictNumber(mt.score, p);
       }
-      ++c->hits[mt.id];
     }
-    if (opened) o.push_back('}');
+    if (opened) *p++ = '}';
   }
   if (r.label != Label::kNone) {
-    Put(o, ",\"label\":\"");
-    o.append(LabelName(r.label));
-    o.push_back('"');
+    p = Put(p, ",\"label\":\"");
+    p = PutView(LabelName(r.label), p);
+    *p++ = '"';
   }
   if (!r.part_lines.empty()) {
-    Put(o, ",\"parts\":[");
+    p = Put(p, ",\"parts\":[");
     for (size_t i = 0; i < r.part_lines.size(); ++i) {
-      if (i) o.push_back(',');
-      AppendInt(static_cast<int64_t>(r.part_lines[i]), &o);
+      if (i) *p++ = ',';
+      p = PutInt(static_cast<int64_t>(r.part_lines[i]), p);
     }
-    o.push_back(']');
+    *p++ = ']';
   }
   if (r.flags != 0) {
-    Put(o, ",\"flags\":[");
+    p = Put(p, ",\"flags\":[");
     bool first = true;
-    for (std::string_view f : SmsFlagNames(r.flags)) {
-      if (!first) o.push_back(',');
+    for (std::string_view f : SmsFlagNames(r.flags)) {  // six short names: within the bound
+      if (!first) *p++ = ',';
       first = false;
-      JsonWriter::AppendQuoted(f, &o);
+      p = JsonWriter::WriteQuoted(f, p);
     }
-    o.push_back(']');
+    *p++ = ']';
   }
-  Put(o, "}\n");
+  p = Put(p, "}\n");
+  json_.Commit(p);
   if (profile_) c->output_ns += NowNs() - t3;
   return action;
 }

@@ -92,9 +92,34 @@ class VerdictEvaluator {
   // Adds the pipeline's stage times (profile) to *c.
   static void AddPipelineTimes(const config::StageTimes& st, uint64_t evaluate_ns,
                                ReplayCounters* c);
-  // Counts the verdict and appends its JSON line.
-  Action Write(const SmsRecord& r, const config::Verdict& v, std::string* out,
-               ReplayCounters* c);
+  // Counts the verdict and appends its JSON line to json_.
+  Action Write(const SmsRecord& r, const config::Verdict& v, ReplayCounters* c);
+  // Appends json_ to *out and adds the rule hits counted since the last flush to c->hits.
+  void Flush(std::string* out, ReplayCounters* c);
+
+  // The verdict lines of one group, written through a pointer into memory sized per record.
+  class JsonBuffer {
+   public:
+    // Room for n more bytes at the returned pointer; Commit(end) keeps what was written.
+    char* Reserve(size_t n);
+    void Commit(char* end) { size_ = static_cast<size_t>(end - data_.get()); }
+    const char* data() const { return data_.get(); }
+    size_t size() const { return size_; }
+    void Clear() { size_ = 0; }
+
+   private:
+    std::unique_ptr<char[]> data_;
+    size_t size_ = 0, cap_ = 0;
+  };
+  // A match id seen in a verdict: its JSON key (quoted, with the colon) written once, and
+  // its hits since the last Flush. Match ids live as long as the pipeline (core/match.h), so
+  // one is known by where it points.
+  struct IdEntry {
+    std::string_view id;
+    std::string key;
+    uint64_t hits = 0;
+  };
+  IdEntry& Id(std::string_view id);
 
   struct GroupSlot {
     Message message;
@@ -108,6 +133,9 @@ class VerdictEvaluator {
   std::vector<Match> extra_;
   std::unique_ptr<GroupSlot[]> group_;  // EvaluateAll's messages, made on first use
   bool profile_;
+  JsonBuffer json_;
+  std::vector<IdEntry> ids_;
+  absl::flat_hash_map<std::pair<const char*, size_t>, size_t> id_index_;  // → ids_
 };
 
 struct ReplayOptions {
