@@ -21,8 +21,6 @@ constexpr std::array<std::string_view, static_cast<size_t>(MessageFlag::kCount_)
     "limit_uris",
 };
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
 }  // namespace
 
 std::string_view FlagName(MessageFlag flag) {
@@ -47,14 +45,6 @@ std::string_view UriSourceName(UriSource source) {
     case UriSource::kHtmlOther: return "html_other";
   }
   return "unknown";
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
 }
 
 void Message::Reset() {

@@ -199,8 +199,20 @@ class Message {
   Arena arena_;
 };
 
-// True if `a` and `b` are equal ignoring ASCII case.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// True if `a` and `b` are equal ignoring ASCII case. Inline: header lookups call it for
+// every header of every message, mostly with names of another length.
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const unsigned char x = static_cast<unsigned char>(a[i]);
+    const unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    // Different bytes are equal ignoring case only as the two cases of one ASCII letter.
+    const unsigned char lx = x | 0x20;
+    if (lx != (y | 0x20) || static_cast<unsigned char>(lx - 'a') > 25) return false;
+  }
+  return true;
+}
 
 }  // namespace veto
 

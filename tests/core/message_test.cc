@@ -116,3 +116,27 @@ TEST(MessageTest, HeaderLookupIsCaseInsensitiveAndKeepsDuplicates) {
 
 }  // namespace
 }  // namespace veto
+
+namespace veto {
+namespace {
+
+// The inline EqualsIgnoreCase agrees with the plain definition (ASCII A-Z folded, every other
+// byte compared as it is) on every pair of bytes.
+TEST(Message, EqualsIgnoreCaseOnEveryBytePair) {
+  auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; };
+  for (int x = 0; x < 256; ++x) {
+    for (int y = 0; y < 256; ++y) {
+      const char a[2] = {'k', static_cast<char>(x)};
+      const char b[2] = {'K', static_cast<char>(y)};
+      ASSERT_EQ(EqualsIgnoreCase(std::string_view(a, 2), std::string_view(b, 2)),
+                lower(static_cast<unsigned char>(x)) == lower(static_cast<unsigned char>(y)))
+          << x << " " << y;
+    }
+  }
+  EXPECT_FALSE(EqualsIgnoreCase("From", "Fro"));
+  EXPECT_TRUE(EqualsIgnoreCase("", ""));
+  EXPECT_TRUE(EqualsIgnoreCase("X-Veto-FLAGS", "x-veto-flags"));
+}
+
+}  // namespace
+}  // namespace veto
