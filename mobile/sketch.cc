@@ -30,74 +30,90 @@ struct WordByteTable {
 };
 constexpr WordByteTable kWordByte;
 
-// Counts, for each of the 64 bits, how many added hashes had it set, and returns the
-// majority bits. The counts are bit-sliced: planes_[k] holds bit k of all 64 counts, so adding
-// a hash is a ripple-carry addition of 8 words (16 logic operations instead of 64 branchy
-// increments), and the majority test is a bit-sliced comparison. Every 255 hashes (the most 8
-// planes hold) the planes are added into 32-bit counts.
-class BitCounter {
- public:
-  void Add(uint64_t h) {
-    uint64_t carry = h;
-    for (int k = 0; k < 8; ++k) {
-      const uint64_t next = planes_[k] & carry;
-      planes_[k] ^= carry;
-      carry = next;
-    }
-    if (++pending_ == 255) Flush();
-    ++n_;
+// Adds `carry` (one bit per lane) at weight 2^kFrom to the bit-sliced counts in planes[]
+// (planes[k] holds bit k of all 64 lane counts).
+template <int kFrom>
+inline void RippleAdd(uint64_t (&planes)[8], uint64_t carry) {
+  for (int k = kFrom; k < 8; ++k) {
+    const uint64_t next = planes[k] & carry;
+    planes[k] ^= carry;
+    carry = next;
   }
-  // Bit b is set when more than half of the hashes had it set.
-  uint64_t Result() {
-    if (!flushed_) {
-      // count > n/2  <=>  count > floor(n/2) =: t, compared from the top plane down.
-      const uint32_t t = n_ / 2;  // n_ < 255 here, so t fits in the 8 planes
-      uint64_t greater = 0, equal = ~uint64_t{0};
-      for (int k = 7; k >= 0; --k) {
-        if ((t >> k) & 1) {
-          equal &= planes_[k];
-        } else {
-          greater |= equal & planes_[k];
-          equal &= ~planes_[k];
-        }
-      }
-      return greater;
-    }
-    Flush();
-    uint64_t fp = 0;
-    for (int b = 0; b < 64; ++b) {
-      if (2 * ones_[b] > n_) fp |= uint64_t{1} << b;
-    }
-    return fp;
-  }
+}
 
- private:
-  void Flush() {
-    if (!flushed_) {
-      for (uint32_t& o : ones_) o = 0;
-      flushed_ = true;
-    }
-    for (int b = 0; b < 64; ++b) {
-      uint32_t c = 0;
-      for (int k = 0; k < 8; ++k) c |= static_cast<uint32_t>((planes_[k] >> b) & 1) << k;
-      ones_[b] += c;
-    }
-    for (uint64_t& p : planes_) p = 0;
-    pending_ = 0;
+// Carry-save adder: a + b + c = low + 2 * high, lane by lane.
+inline void Csa(uint64_t a, uint64_t b, uint64_t c, uint64_t* high, uint64_t* low) {
+  const uint64_t u = a ^ b;
+  *high = (a & b) | (u & c);
+  *low = u ^ c;
+}
+
+// Counts, for each of the 64 bits, how many of the hashes h[0..n) (n <= 255) have it set,
+// bit-sliced: planes[k] gets bit k of the 64 counts. Sixteen hashes at a time go through a
+// Harley-Seal tree of carry-save adders (15 adders, then one addition of the sixteens into
+// the planes) instead of sixteen additions into 8 planes each.
+void CountBits(const uint64_t* h, size_t n, uint64_t (&planes)[8]) {
+  for (uint64_t& p : planes) p = 0;
+  uint64_t ones = 0, twos = 0, fours = 0, eights = 0;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    uint64_t twos_a, twos_b, fours_a, fours_b, eights_a, eights_b, sixteens;
+    Csa(ones, h[i + 0], h[i + 1], &twos_a, &ones);
+    Csa(ones, h[i + 2], h[i + 3], &twos_b, &ones);
+    Csa(twos, twos_a, twos_b, &fours_a, &twos);
+    Csa(ones, h[i + 4], h[i + 5], &twos_a, &ones);
+    Csa(ones, h[i + 6], h[i + 7], &twos_b, &ones);
+    Csa(twos, twos_a, twos_b, &fours_b, &twos);
+    Csa(fours, fours_a, fours_b, &eights_a, &fours);
+    Csa(ones, h[i + 8], h[i + 9], &twos_a, &ones);
+    Csa(ones, h[i + 10], h[i + 11], &twos_b, &ones);
+    Csa(twos, twos_a, twos_b, &fours_a, &twos);
+    Csa(ones, h[i + 12], h[i + 13], &twos_a, &ones);
+    Csa(ones, h[i + 14], h[i + 15], &twos_b, &ones);
+    Csa(twos, twos_a, twos_b, &fours_b, &twos);
+    Csa(fours, fours_a, fours_b, &eights_b, &fours);
+    Csa(eights, eights_a, eights_b, &sixteens, &eights);
+    RippleAdd<4>(planes, sixteens);
   }
-  uint64_t planes_[8] = {};
-  uint32_t ones_[64];  // set by the first Flush
-  uint32_t pending_ = 0;
-  uint32_t n_ = 0;
-  bool flushed_ = false;
-};
+  // The rest in pairs (one adder each), then one alone.
+  for (; i + 2 <= n; i += 2) {
+    uint64_t carry;
+    Csa(ones, h[i], h[i + 1], &carry, &ones);
+    RippleAdd<1>(planes, carry);
+  }
+  if (i < n) RippleAdd<0>(planes, h[i]);
+  RippleAdd<0>(planes, ones);
+  RippleAdd<1>(planes, twos);
+  RippleAdd<2>(planes, fours);
+  RippleAdd<3>(planes, eights);
+}
+
+// Bit b set where lane b's count (bit-sliced in planes) is greater than t (t < 256).
+uint64_t GreaterThan(const uint64_t (&planes)[8], uint32_t t) {
+  uint64_t greater = 0, equal = ~uint64_t{0};
+  for (int k = 7; k >= 0; --k) {
+    if ((t >> k) & 1) {
+      equal &= planes[k];
+    } else {
+      greater |= equal & planes[k];
+      equal &= ~planes[k];
+    }
+  }
+  return greater;
+}
 
 }  // namespace
 
 uint64_t SimHash(std::string_view text, int* words) {
   // One pass: kWordByte says whether a byte belongs to a word and what the word's hash
-  // (FNV-1a, then Mix64) reads for it.
-  BitCounter bits;
+  // (FNV-1a, then Mix64) reads for it. The unigram and bigram hashes are collected (at most
+  // 255 at a time), then their bits counted together (CountBits); the fingerprint has the
+  // majority bits.
+  constexpr size_t kChunk = 255;  // the most 8 bit-sliced planes count
+  uint64_t hashes[kChunk];
+  size_t pending = 0;
+  uint32_t total = 0;  // hashes counted in earlier chunks
+  uint32_t ones[64];   // their per-bit counts (set when total > 0)
   int n = 0;
   uint64_t prev = 0;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
@@ -112,14 +128,39 @@ uint64_t SimHash(std::string_view text, int* words) {
       ++p;
     } while (p < end && kWordByte.v[*p] != 0);
     h = Mix64(h);
-    bits.Add(h);
-    if (n > 0) bits.Add(Mix64(prev * 31 + h + 0x51ed270b27f5e3a1ULL));
+    if (pending + 2 > kChunk) {  // count what is collected: the next word adds up to two
+      uint64_t planes[8];
+      CountBits(hashes, pending, planes);
+      if (total == 0) {
+        for (uint32_t& o : ones) o = 0;
+      }
+      for (int b = 0; b < 64; ++b) {
+        uint32_t c = 0;
+        for (int k = 0; k < 8; ++k) c |= static_cast<uint32_t>((planes[k] >> b) & 1) << k;
+        ones[b] += c;
+      }
+      total += static_cast<uint32_t>(pending);
+      pending = 0;
+    }
+    hashes[pending++] = h;
+    if (n > 0) hashes[pending++] = Mix64(prev * 31 + h + 0x51ed270b27f5e3a1ULL);
     prev = h;
     ++n;
   }
   if (words) *words = n;
   if (n == 0) return 0;
-  return bits.Result();
+  uint64_t planes[8];
+  CountBits(hashes, pending, planes);
+  const uint32_t all = total + static_cast<uint32_t>(pending);
+  // Bit b is set when more than half of the hashes had it set: count > floor(all / 2).
+  if (total == 0) return GreaterThan(planes, all / 2);
+  uint64_t fp = 0;
+  for (int b = 0; b < 64; ++b) {
+    uint32_t c = ones[b];
+    for (int k = 0; k < 8; ++k) c += static_cast<uint32_t>((planes[k] >> b) & 1) << k;
+    if (2 * c > all) fp |= uint64_t{1} << b;
+  }
+  return fp;
 }
 
 std::optional<uint64_t> NearDupIndex::FindNear(uint64_t fp) const {
@@ -176,6 +217,23 @@ HyperLogLog::HyperLogLog(int p)
       sum_(static_cast<double>(regs_.size())),
       zeros_(static_cast<uint32_t>(regs_.size())) {}
 
+namespace {
+
+// kPow2Neg.v[k] = 2^-k exactly (what std::ldexp(1.0, -k) gives), for the register ranks.
+struct Pow2NegTable {
+  double v[65];
+  constexpr Pow2NegTable() : v() {
+    double x = 1.0;
+    for (int k = 0; k < 65; ++k) {
+      v[k] = x;
+      x /= 2;
+    }
+  }
+};
+constexpr Pow2NegTable kPow2Neg;
+
+}  // namespace
+
 void HyperLogLog::Add(uint64_t hash) {
   const uint64_t idx = hash >> (64 - p_);
   const uint64_t rest = (hash << p_) | (uint64_t{1} << (p_ - 1));  // guard bit bounds the rank
@@ -183,7 +241,7 @@ void HyperLogLog::Add(uint64_t hash) {
   const uint8_t old = regs_[idx];
   if (rank > old) {
     regs_[idx] = rank;
-    sum_ += std::ldexp(1.0, -rank) - std::ldexp(1.0, -old);
+    sum_ += kPow2Neg.v[rank] - kPow2Neg.v[old];  // registers hold ranks <= 64 - p + 1
     zeros_ -= old == 0;
   }
 }
