@@ -49,6 +49,8 @@ std::string_view LabelName(Label l) {
 }
 
 absl::StatusOr<Label> ParseLabel(std::string_view s) {
+  if (s == "spam") return Label::kSpam;  // the usual spellings, before the general path
+  if (s == "ham") return Label::kHam;
   s = StripWhitespace(s);
   if (s.empty()) return Label::kNone;
   if (s.size() <= 5) {
@@ -72,6 +74,16 @@ std::vector<std::string_view> SmsFlagNames(uint32_t flags) {
 }
 
 std::string NormalizeSender(std::string_view raw, bool* valid) {
+  // The usual feed value, an E.164 number already normalised ("+447700900123": '+', a digit
+  // other than 0, 7 to 15 digits in all), is returned as it is, as ClassifySmsSender would.
+  if (raw.size() >= 8 && raw.size() <= 16 && raw[0] == '+' && raw[1] != '0') {
+    bool digits = true;
+    for (size_t i = 1; i < raw.size(); ++i) digits &= raw[i] >= '0' && raw[i] <= '9';
+    if (digits) {
+      if (valid) *valid = true;
+      return std::string(raw);
+    }
+  }
   raw = StripWhitespace(raw);
   std::string out;
   const policy::SmsSenderKind kind = policy::ClassifySmsSender(raw, &out);

@@ -228,6 +228,85 @@ TEST(Jsonl, NastyLines) {
       << a.errors[12].message;
 }
 
+// The reader's fast path for flat lines must give what the general parser gives (the path
+// every line took before): the same record, or the same error. Here each line goes through
+// the reader and through ParseJsonLine + JsonFieldsToRaw + AssembleRecord directly.
+TEST(Jsonl, FastPathEqualsTheGeneralParser) {
+  FeedOptions o;
+  o.format = FeedFormat::kJsonl;
+  const std::vector<std::string> lines = {
+      R"({"id":1,"sender":"+447700900123","recipient":"+447700900999","time":1714557600,"label":"spam","text":"WIN now"})",
+      R"(  { "text" : "spaced" , "id" : "a b" }  )",
+      R"({"text":"caf\u00e9 \"quoted\" \\ and\nnewline"})",
+      "{\"text\":\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 valid\"}",
+      "{\"text\":\"bad \xC3 byte\"}",
+      "{\"text\":\"overlong \xC0\xAF\"}",
+      "{\"text\":\"ctl \x01 char\"}",
+      R"({"text":"a","sender":null,"unknown":[1,{"x":2}],"other":{"y":"z"}})",
+      R"({"text":"a","concat":{"ref":7,"total":2,"seq":1}})",
+      R"({"text":"a","ref":7,"total":2,"seq":2,"udhi":false})",
+      R"({"TEXT":"upper case key","From":"+44 7700 900123","to":"7726"})",
+      R"({"message":"alias","timestamp":"2024-05-01T12:34:56+02:00","class":"ham"})",
+      R"({"text":"a","text":"second wins"})",
+      R"({"text":"a","id":-1.5e+3})",
+      R"({"text":"a","id":1.})",
+      R"({"text":"a","id":-})",
+      R"({"text":"a","id":01})",
+      R"({"text":"a","id":1e})",
+      R"({"text":true})",
+      R"({"text":"a","sender":5})",
+      R"({"text":"a","label":true})",
+      R"({"text":"a","label":false})",
+      R"({"text":"a","udhi":nul})",
+      R"({"text":"a"}x)",
+      R"({"text":"a",})",
+      R"({"text":"a" "id":1})",
+      R"({"text":"unterminated)",
+      R"({})",
+      R"({"text":"")",
+      R"({"payload":"48656c6c6f","data_coding":3})",
+      R"({"text":"a","label":"maybe"})",
+      R"({"text":"a","time":"yesterday"})",
+      R"(["text"])",
+      R"("text")",
+      R"({"te\u0078t":"escaped key"})",
+      R"({"text":"a\/b"})",
+      R"({"text":"0123456789abcdef0123456789abcdef","id":"0123456789abcdef0123456789abcde\""})",
+  };
+  for (const std::string& line : lines) {
+    ReadAll a = Read(line + "\n", o);
+    std::vector<JsonField> fields;
+    bool replaced = false;
+    absl::Status s = ParseJsonLine(line, &fields, &replaced);
+    RawFields raw;
+    if (s.ok()) s = JsonFieldsToRaw(fields, &raw);
+    SmsRecord want;
+    want.line = 1;
+    if (s.ok()) s = AssembleRecord(raw, o, &want);
+    if (s.ok() && replaced) want.flags |= kSmsReplacedChars;
+    if (!s.ok()) {
+      ASSERT_EQ(a.errors.size(), 1u) << line;
+      EXPECT_EQ(a.errors[0].message, s.message()) << line;
+      continue;
+    }
+    ASSERT_EQ(a.records.size(), 1u) << line;
+    const SmsRecord& got = a.records[0];
+    EXPECT_EQ(got.line, want.line) << line;
+    EXPECT_EQ(got.id, want.id) << line;
+    EXPECT_EQ(got.sender, want.sender) << line;
+    EXPECT_EQ(got.recipient, want.recipient) << line;
+    EXPECT_EQ(got.has_time, want.has_time) << line;
+    EXPECT_EQ(got.timestamp_unix, want.timestamp_unix) << line;
+    EXPECT_EQ(got.utc_offset_seconds, want.utc_offset_seconds) << line;
+    EXPECT_EQ(got.text, want.text) << line;
+    EXPECT_EQ(got.label, want.label) << line;
+    EXPECT_EQ(got.flags, want.flags) << line;
+    EXPECT_EQ(got.concat.ref, want.concat.ref) << line;
+    EXPECT_EQ(got.concat.total, want.concat.total) << line;
+    EXPECT_EQ(got.concat.seq, want.concat.seq) << line;
+  }
+}
+
 TEST(Timestamp, Forms) {
   int64_t t;
   int32_t off;
