@@ -689,6 +689,7 @@ void ReadConfig(Section root, Config* c, Problems* problems) {
     }
     r.Int("score_set", &c->rules.score_set, 0, 3);
     r.Int("compile_budget_ms", &c->rules.compile_budget_ms, 1, 600000);
+    r.Int("confirm_budget", &c->rules.confirm_budget, 1, 100000000);
     if (r.String("cache_dir", &c->rules.cache_dir) && !c->rules.cache_dir.empty() &&
         c->rules.cache_dir != "none") {
       c->rules.cache_dir = Resolve(FileOf(r), c->rules.cache_dir);

@@ -33,6 +33,7 @@ rules::EngineOptions EngineOptionsFor(const RulesConfig& rules) {
   rules::EngineOptions eo;
   eo.score_set = rules.score_set;
   eo.compile_budget_ms = rules.compile_budget_ms;
+  eo.confirm_budget = static_cast<uint32_t>(rules.confirm_budget);
   eo.cache_dir = rules.cache_dir.empty()     ? DefaultCacheDir()
                  : rules.cache_dir == "none" ? std::string()
                                              : rules.cache_dir;

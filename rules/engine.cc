@@ -340,7 +340,10 @@ class Scratch : public MatchScratch {
         if (profile_ns[i] > 0) top.emplace_back(profile_ns[i], i);
       }
       std::sort(top.rbegin(), top.rend());
-      if (!top.empty()) std::fprintf(stderr, "PCRE2 time by pattern (total %.3f s):\n", total / 1e9);
+      if (!top.empty()) {
+        std::fprintf(stderr, "PCRE2 time by pattern (total %.3f s; at most %u calls per message):\n",
+                     total / 1e9, std::max(max_confirms, confirms));
+      }
       std::vector<std::pair<double, size_t>> dbs;
       for (size_t i = 0; i < scan_ns.size(); ++i) dbs.emplace_back(scan_ns[i], i);
       std::sort(dbs.rbegin(), dbs.rend());
@@ -370,6 +373,19 @@ class Scratch : public MatchScratch {
   std::vector<uint8_t> matched;   // per pattern, for negation within one scan target
   std::vector<uint32_t> counted;  // per slot: hits counted so far (maxhits)
   std::vector<uint32_t> gate_hits;  // per pattern: gate literal matches in the current text
+  uint32_t confirm_budget = 0;      // EngineOptions::confirm_budget
+  uint32_t confirms = 0;            // PCRE2 calls for the current message
+  uint32_t max_confirms = 0;        // the most for any earlier message (profiling)
+  bool over_budget = false;         // some were skipped
+  // Whether another PCRE2 call fits the message's budget (counts it).
+  bool TakeConfirm() {
+    if (confirms >= confirm_budget) {
+      over_budget = true;
+      return false;
+    }
+    ++confirms;
+    return true;
+  }
 };
 
 struct ScanContext {
@@ -393,6 +409,7 @@ class Engine : public CompiledRules {
     s->matched.assign(patterns_.size(), 0);
     s->counted.assign(slot_names_.size(), 0);
     s->gate_hits.assign(patterns_.size(), 0);
+    s->confirm_budget = confirm_budget_;
     if (ProfilePatterns()) {
       s->profile_ns.assign(patterns_.size(), 0);
       s->profile_calls.assign(patterns_.size(), 0);
@@ -424,6 +441,7 @@ class Engine : public CompiledRules {
       hit.kind = MatchKind::kRule;
       out->Add(hit);
     }
+    if (s->over_budget) out->Add({.id = kBudgetRule, .score = 0, .kind = MatchKind::kRule});
   }
 
   std::vector<std::pair<std::string, double>> AllHits(const Message& m,
@@ -434,6 +452,7 @@ class Engine : public CompiledRules {
     for (size_t i = 0; i < rule_slots_; ++i) {
       if (s->values[i] != 0) out.emplace_back(slot_names_[i], s->values[i]);
     }
+    if (s->over_budget) out.emplace_back(std::string(kBudgetRule), 1);
     return out;
   }
 
@@ -474,6 +493,7 @@ class Engine : public CompiledRules {
   std::vector<MetaRule> metas_;           // in dependency order
   std::vector<const Database*> all_dbs_;
   std::string cache_dir_;
+  uint32_t confirm_budget_ = 0;
   absl::flat_hash_map<int, const Rule*> rule_of_slot_;  // compile time only
   // Whether the translation AddPattern is given came from the cache (compile time only).
   bool translation_from_cache_ = false;
@@ -482,6 +502,7 @@ class Engine : public CompiledRules {
 };
 
 bool Engine::Confirm(int pi, const Pattern& p, std::string_view text, Scratch* s) {
+  if (!s->TakeConfirm()) return false;
   if (s->profile_ns.empty()) return p.confirm->Matches(text);
   auto t0 = std::chrono::steady_clock::now();
   bool hit = p.confirm->Matches(text);
@@ -493,6 +514,7 @@ bool Engine::Confirm(int pi, const Pattern& p, std::string_view text, Scratch* s
 }
 
 size_t Engine::Count(int pi, const Pattern& p, std::string_view text, size_t max, Scratch* s) {
+  if (!s->TakeConfirm()) return 0;
   if (s->profile_ns.empty()) return p.confirm->CountMatches(text, max);
   auto t0 = std::chrono::steady_clock::now();
   size_t n = p.confirm->CountMatches(text, max);
@@ -567,6 +589,9 @@ void Engine::Scan(const Database& db, std::string_view text, size_t element, Scr
 
 void Engine::Run(const Message& m, Scratch* s) const {
   std::fill(s->values.begin(), s->values.end(), 0);
+  s->max_confirms = std::max(s->max_confirms, s->confirms);
+  s->confirms = 0;
+  s->over_budget = false;
   std::fill(s->counted.begin(), s->counted.end(), 0);
   for (const Database& db : body_.dbs) {
     for (size_t i = 0; i < m.body_elements.size(); ++i) Scan(db, m.body_elements[i], i, s);
@@ -827,6 +852,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   auto start = std::chrono::steady_clock::now();
   int score_set = std::clamp(options.score_set, 0, 3);
   cache_dir_ = options.cache_dir;
+  confirm_budget_ = options.confirm_budget;
   if (!cache_dir_.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(cache_dir_, ec);

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -42,7 +43,16 @@ struct EngineOptions {
   // Directory for compiled databases (created if missing); empty: no cache. A restart with
   // unchanged rules loads from here instead of compiling.
   std::string cache_dir;
+  // PCRE2 calls (prefilter confirms, `multiple` counts, PCRE2-only rules) allowed per
+  // message. Each call is bounded by PCRE2's match limit, but a message of many paragraphs
+  // can ask for very many; past the budget the remaining ones count as no match and the
+  // message gets the hit kBudgetRule (score 0), so a verdict says it was only partly matched.
+  // The SpamAssassin dev corpus needs at most 944 per message (stock rules + veto's).
+  uint32_t confirm_budget = 5000;
 };
+
+// Reported (score 0) for a message whose matching stopped at EngineOptions::confirm_budget.
+inline constexpr std::string_view kBudgetRule = "VETO_RULE_BUDGET";
 
 // What compiling found, for `veto check-rules` and the logs.
 struct CompileReport {

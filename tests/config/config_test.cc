@@ -45,6 +45,7 @@ TEST(ConfigTest, ShippedFileEqualsDefaults) {
   EXPECT_EQ(f->rules.paths, d.rules.paths);
   EXPECT_EQ(f->rules.score_set, d.rules.score_set);
   EXPECT_EQ(f->rules.compile_budget_ms, d.rules.compile_budget_ms);
+  EXPECT_EQ(f->rules.confirm_budget, d.rules.confirm_budget);
   EXPECT_EQ(f->rules.cache_dir, d.rules.cache_dir);
   const email::ParseOptions &a = f->limits.parse, &b = d.limits.parse;
   EXPECT_EQ(a.max_message_bytes, b.max_message_bytes);
@@ -112,7 +113,7 @@ const BadConfig kBadConfigs[] = {
      "t.toml:1: rulez: unknown key (did you mean \"rules\"?)"},
     {"unknown key, no near match", "[rules]\nfrobnicate = 1\n",
      "t.toml:2: rules.frobnicate: unknown key (expected one of cache_dir, compile_budget_ms, "
-     "default_rules, paths, score_set)"},
+     "confirm_budget, default_rules, paths, score_set)"},
     {"transposed letters", "[tenants.example_com]\nemial = {}\n",
      "t.toml:2: tenants.example_com.emial: unknown key (did you mean \"email\"?)"},
     {"out of range", "[rules]\nscore_set = 7\n",
@@ -300,7 +301,7 @@ TEST_F(IncludeTest, GlobInNameOrderAndTablesMerge) {
   std::string main = Write("veto.toml", "include = \"conf.d/*.toml\"\n[rules]\nscore_set = 1\n");
   Write("conf.d/20-b.toml", "[[operator.keywords]]\nid = \"B\"\nphrases = [\"b\"]\nscore = 1\n");
   Write("conf.d/10-a.toml",
-        "[rules]\ncompile_budget_ms = 100\n[[operator.keywords]]\nid = \"A\"\nphrases = "
+        "[rules]\ncompile_budget_ms = 100\nconfirm_budget = 7\n[[operator.keywords]]\nid = \"A\"\nphrases = "
         "[\"a\"]\nscore = 1\n");
   Write("conf.d/ignored.txt", "not toml");
   absl::StatusOr<Config> c = LoadConfig(main);
@@ -308,6 +309,7 @@ TEST_F(IncludeTest, GlobInNameOrderAndTablesMerge) {
   ASSERT_EQ(c->files.size(), 3u);
   EXPECT_EQ(c->rules.score_set, 1);
   EXPECT_EQ(c->rules.compile_budget_ms, 100);
+  EXPECT_EQ(c->rules.confirm_budget, 7);
   ASSERT_EQ(c->policy.operator_layer.keywords.size(), 2u);
   EXPECT_EQ(c->policy.operator_layer.keywords[0].id, "A");  // 10-a before 20-b
   EXPECT_EQ(c->policy.operator_layer.keywords[1].id, "B");

@@ -248,6 +248,41 @@ TEST(EngineTest, HostilePatternsStayBounded) {
   EXPECT_TRUE(h.contains("BINARY"));
 }
 
+TEST(EngineTest, ConfirmBudgetStopsPcreWorkAndSaysSo) {
+  // Every paragraph makes Hyperscan's prefilter for NEVER fire and PCRE2 reject it; the one
+  // rule that would hit is confirmed last.
+  RuleSet set;
+  LoadRulesFromString("body NEVER /free(?= nothing)/i\nbody LATE /last(?= paragraph)/\n",
+                      "t.cf", LoadOptions{}, &set);
+  std::string body;
+  for (int i = 0; i < 50; ++i) body += "free money\n\n";
+  body += "the last paragraph\n";
+  auto m = Parse("Subject: s\n\n" + body);
+  auto small = Parse("Subject: s\n\nthe last paragraph\n");
+  for (uint32_t budget : {10u, 5000u}) {
+    EngineOptions eo;
+    eo.confirm_budget = budget;
+    auto r = CompiledRules::Compile(set, eo);
+    ASSERT_TRUE(r.ok()) << r.status();
+    auto scratch = (*r)->NewScratch();
+    Scores s;
+    (*r)->Match(*m, scratch.get(), &s);
+    std::vector<std::string> ids;
+    for (const veto::Match& h : s.matches) ids.emplace_back(h.id);
+    if (budget == 10) {
+      EXPECT_THAT(ids, ElementsAre(std::string(kBudgetRule)));
+      EXPECT_EQ(s.total, 0);
+    } else {
+      EXPECT_THAT(ids, ElementsAre("LATE"));
+    }
+    // The budget is per message: the next one starts afresh.
+    Scores next;
+    (*r)->Match(*small, scratch.get(), &next);
+    ASSERT_EQ(next.matches.size(), 1u);
+    EXPECT_EQ(next.matches[0].id, "LATE");
+  }
+}
+
 TEST(EngineTest, ScratchIsReusableAcrossMessages) {
   Compiled c = Build("body A /alpha/\nbody B /beta/\n");
   auto scratch = c.rules->NewScratch();
