@@ -45,13 +45,27 @@ function(veto_cc_library)
   set_target_properties(veto_${V_NAME} PROPERTIES VETO_FOLDER ${folder})
 endfunction()
 
-# veto_cc_binary(NAME name SRCS ... DEPS ...): a program in build/bin/.
+# veto_link_allocator(target): links mimalloc into a program when VETO_MIMALLOC_LIBRARY is set
+# (release builds; see the root CMakeLists). A shared libmimalloc among the program's needed
+# libraries interposes malloc/free for the whole process, Hyperscan and PCRE2 included;
+# --no-as-needed keeps it needed although the program calls none of its own symbols.
+function(veto_link_allocator target)
+  if(VETO_MIMALLOC_LIBRARY)
+    # One item, so CMake's de-duplication of link flags cannot separate push from pop.
+    target_link_libraries(${target} PRIVATE
+      "-Wl,--push-state,--no-as-needed,${VETO_MIMALLOC_LIBRARY},--pop-state")
+  endif()
+endfunction()
+
+# veto_cc_binary(NAME name SRCS ... DEPS ...): a program in build/bin/ (with mimalloc in
+# release builds).
 function(veto_cc_binary)
   cmake_parse_arguments(V "" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${V_NAME} ${V_SRCS})
   target_include_directories(${V_NAME} PRIVATE ${PROJECT_SOURCE_DIR})
   target_compile_options(${V_NAME} PRIVATE ${VETO_WARNINGS})
   target_link_libraries(${V_NAME} PRIVATE ${V_DEPS})
+  veto_link_allocator(${V_NAME})
 endfunction()
 
 # veto_cc_test(NAME name SRCS ... DEPS ... [LABELS l...]): a GoogleTest binary registered with CTest.

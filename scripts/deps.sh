@@ -18,7 +18,7 @@ test_extras() {
 PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libhyperscan-dev libre2-dev libpcre2-dev libabsl-dev libtomlplusplus-dev
-  libpsl-dev libutf8proc-dev libidn2-dev libarchive-dev zlib1g-dev redis-server libhiredis-dev
+  libmimalloc-dev libpsl-dev libutf8proc-dev libidn2-dev libarchive-dev zlib1g-dev redis-server libhiredis-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev tzdata python3
   libmilter-dev libcpp-httplib-dev postfix swaks miltertest debootstrap iproute2 zstd
   spamassassin
