@@ -951,8 +951,15 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     if (cached_translations.size() < to_translate.size()) {
       size_t from = cached_translations.size();
       fresh_translations.resize(to_translate.size(), absl::UnknownError(""));
+      const char* debug = std::getenv("VETO_DEBUG_COMPILE");
+      const bool per_rule = debug != nullptr && std::string_view(debug) == "2";
       ParallelFor(to_translate.size() - from, [&](size_t i) {
+        double t0 = per_rule ? ThreadCpuSeconds() : 0;
         fresh_translations[from + i] = TranslateRule(*to_translate[from + i]);
+        if (per_rule) {
+          std::fprintf(stderr, "translation: %.3f s CPU %s\n", ThreadCpuSeconds() - t0,
+                       to_translate[from + i]->name.c_str());
+        }
       });
     }
   }

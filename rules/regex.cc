@@ -55,6 +55,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -62,6 +63,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -260,14 +262,15 @@ int FoldPartner(unsigned char b, bool latin1) {
   return -1;
 }
 
+// The set with every member's FoldPartner added. Word-wide shifts: each partner is 32 above or
+// below its letter (ParseClass runs this on every class of the 100 KB ReplaceTags patterns).
 ByteSet FoldClosure(const ByteSet& s, bool latin1) {
-  ByteSet out = s;
-  for (int c = 0; c < 256; ++c) {
-    if (!s.test(c)) continue;
-    int p = FoldPartner(static_cast<unsigned char>(c), latin1);
-    if (p >= 0) out.set(p);
-  }
-  return out;
+  static const ByteSet kUpper = RangeSet('A', 'Z');
+  static const ByteSet kLatin1Upper = RangeSet(0xC0, 0xDE) & ~RangeSet(0xD7, 0xD7);
+  ByteSet upper = kUpper;
+  if (latin1) upper |= kLatin1Upper;
+  ByteSet lower = upper << 32;
+  return s | ((s & upper) << 32) | ((s & lower) >> 32);
 }
 
 // Simple (one-to-one) case partners of code points above 0xFF, for \x{...} under /i. Perl folds
@@ -350,13 +353,10 @@ std::string ClassBody(ByteSet set) {
     out += "\\s";
     set &= ~kSpace;
   }
-  for (int c = 0; c < 256;) {
-    if (!set.test(c)) {
-      ++c;
-      continue;
-    }
-    int end = c;
-    while (end + 1 < 256 && set.test(end + 1)) ++end;
+  // Runs of members, found with libstdc++'s word-wise _Find_first/_Find_next.
+  const ByteSet absent = ~set;
+  for (size_t c = set._Find_first(); c < 256;) {
+    size_t end = absent._Find_next(c) - 1;  // _Find_next gives 256 past the last member
     out += LiteralByte(static_cast<unsigned char>(c));
     if (end == c + 1) {
       out += LiteralByte(static_cast<unsigned char>(end));
@@ -364,14 +364,41 @@ std::string ClassBody(ByteSet set) {
       out += '-';
       out += LiteralByte(static_cast<unsigned char>(end));
     }
-    c = end + 1;
+    c = end + 1 < 256 ? set._Find_next(end) : 256;
   }
   return out;
 }
 
 // The shortest regex for "one byte of `set`": a literal (one byte, or a case pair the engine
 // folds by itself), a shorthand, or a bracket class, positive or negated.
+std::string ByteSetToClassUncached(const ByteSet& set, EngineFold fold);
+
+// The same classes come up thousands of times in the ReplaceTags patterns (one per look-alike
+// letter, in every rule that uses the tag), so each thread remembers the ones it has emitted.
 std::string ByteSetToClass(const ByteSet& set, EngineFold fold = EngineFold::kNone) {
+  struct Key {
+    ByteSet set;
+    EngineFold fold;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<ByteSet>()(k.set) * 31 + static_cast<size_t>(k.fold);
+    }
+  };
+  thread_local std::unordered_map<Key, std::string, KeyHash> memo;
+  auto [it, inserted] = memo.try_emplace(Key{set, fold});
+  if (inserted) {
+    if (memo.size() > 4096) {  // bounded: a hostile rule set cannot grow it without limit
+      memo.clear();
+      return ByteSetToClassUncached(set, fold);
+    }
+    it->second = ByteSetToClassUncached(set, fold);
+  }
+  return it->second;
+}
+
+std::string ByteSetToClassUncached(const ByteSet& set, EngineFold fold) {
   size_t count = set.count();
   // Always-false: Hyperscan rejects a pattern that can never match, PCRE2 reads this fine.
   if (count == 0) return "[^\\x00-\\xff]";
@@ -2236,12 +2263,18 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   out.cost = facts.cost;
   bool expensive = facts.cost > kExpensiveCost;
   // PCRE2 must be able to confirm before a pattern may run gated or as a prefilter.
+  std::optional<absl::Status> confirm_status;  // computed once, when first asked
   auto confirmable = [&]() -> absl::Status {
+    if (confirm_status.has_value()) return *confirm_status;
     absl::StatusOr<Translation> pcre = Translate(re, Pcre2EmitOptions());
-    if (!pcre.ok()) return pcre.status();
-    absl::StatusOr<CodePtr> code =
-        CompilePcre2(pcre->expression, pcre->mode, pcre->no_auto_possess);
-    return code.ok() ? absl::OkStatus() : code.status();
+    if (!pcre.ok()) {
+      confirm_status = pcre.status();
+    } else {
+      absl::StatusOr<CodePtr> code =
+          CompilePcre2(pcre->expression, pcre->mode, pcre->no_auto_possess);
+      confirm_status = code.ok() ? absl::OkStatus() : code.status();
+    }
+    return *confirm_status;
   };
   auto gated = [&](size_t min_length, std::string why) -> std::optional<HyperscanPattern> {
     if (facts.gate.empty() || facts.gate_min_length < min_length) return std::nullopt;
@@ -2278,7 +2311,7 @@ absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
     if (exact_error.empty()) {
       out.expression = t->expression;
       out.flags = base | (matches_empty ? HS_FLAG_ALLOWEMPTY : 0u);
-      out.literal_length = AnalyzeExpression(out.expression).gate_min_length;
+      out.literal_length = facts.gate_min_length;  // the facts of this very expression
       // Alternations of UTF-8 look-alike letters (T_LFUZ_PWRMALE, __MY_VICTIM) cost Hyperscan
       // far more to compile exactly (up to 0.6 s each, more when merged with others) than
       // folded into runs of high bytes (FoldRunsExpression), which on ASCII text fire exactly

@@ -98,15 +98,18 @@ Info Unknown(double cost = 1) {
 Info Literals(const std::bitset<256>& set) {
   Info i;
   i.cost = 1;
-  std::bitset<256> folded;
-  for (int b = 0; b < 256; ++b) {
-    if (set[b]) folded[(b >= 'A' && b <= 'Z') ? b + 32 : b] = true;
-  }
+  // Upper-case ASCII letters folded onto lower case, word-wide (this runs on every class of
+  // the 100 KB ReplaceTags patterns).
+  static const std::bitset<256> kUpper = [] {
+    std::bitset<256> u;
+    for (int b = 'A'; b <= 'Z'; ++b) u.set(b);
+    return u;
+  }();
+  const std::bitset<256> folded = (set & ~kUpper) | ((set & kUpper) << 32);
   if (folded.none() || folded.count() > kMaxClassLiterals) return Unknown();
   i.exact.clear();
-  for (int b = 0; b < 256; ++b) {
-    if (folded[b]) i.exact.emplace_back(1, static_cast<char>(b));
-  }
+  for (size_t b = folded._Find_first(); b < 256; b = folded._Find_next(b))
+    i.exact.emplace_back(1, static_cast<char>(b));
   return i;
 }
 
