@@ -44,7 +44,7 @@ struct RulesConfig {
   bool default_rules = true;       // rules.default_rules: load veto's bundled rules first
   std::vector<std::string> paths;  // rules.paths: rule files/directories, in order
   int score_set = 0;               // rules.score_set: SpamAssassin score set 0..3
-  int compile_budget_ms = 250;     // rules.compile_budget_ms: deprecated, ignored by rules/
+  int compile_budget_ms = 250;     // rules.compile_budget_ms: EngineOptions::compile_budget_ms
   int confirm_budget = 5000;       // rules.confirm_budget: PCRE2 calls per message
                                    // (rules::EngineOptions::confirm_budget)
   std::string cache_dir;           // rules.cache_dir: "" = $VETO_CACHE_DIR / ~/.cache/veto;

@@ -23,6 +23,7 @@
 #include "rules/header_values.h"
 #include "rules/meta.h"
 #include "rules/regex.h"
+#include "rules/regex_analysis.h"
 
 namespace veto::rules {
 namespace {
@@ -32,11 +33,15 @@ struct HsDatabaseDeleter {
 };
 using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 
-// On-disk cache of compiled databases. A file holds one database and the patterns that were
-// moved to the PCRE2-only path while building it; it is keyed by a hash of everything that
-// determines the result (Hyperscan version and platform, each expression and flag, the
-// cost threshold), so a stale or foreign file is never used. A damaged file is ignored.
-constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '1'};
+// On-disk cache of compiled databases. A file holds one database and the changes made to its
+// patterns while building it (DatabaseMove: patterns moved to the PCRE2-only path or behind
+// their literal gate); it is keyed by a hash of everything that determines the result
+// (Hyperscan version and platform, each expression and flag as first given, the cost
+// threshold and the compile budget), so a stale or foreign file is never used and a warm
+// start replays the same changes. A damaged file is ignored.
+constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '2'};
+// The list of patterns found over the compile budget, in the cache directory.
+constexpr char kSlowPatternsFile[] = "slow-patterns";
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
 constexpr int kTranslationVersion = 15;
 
@@ -49,11 +54,11 @@ uint64_t Fnv1a(std::string_view data, uint64_t h) {
 }
 
 std::string CacheKey(const std::vector<std::string>& exprs, const std::vector<unsigned>& flags,
-                     double budget) {
+                     std::string_view salt) {
   hs_platform_info_t platform{};
   hs_populate_platform(&platform);
   std::string input = Cat(hs_version(), "|", platform.tune, "|", platform.cpu_features, "|",
-                          budget, "|", exprs.size());
+                          salt, "|", exprs.size());
   for (size_t i = 0; i < exprs.size(); ++i) input += Cat("|", flags[i], ":", exprs[i]);
   // Two independent 64-bit hashes: a collision would need both to collide.
   uint64_t a = Fnv1a(input, 14695981039346656037ull);
@@ -64,8 +69,24 @@ std::string CacheKey(const std::vector<std::string>& exprs, const std::vector<un
   return buf;
 }
 
+// One change CompileDatabase made to a database's pattern list, in order; `index` is the
+// position in the expression list at that moment (kPcreOnly removes the entry).
+struct DatabaseMove {
+  enum Kind : uint32_t {
+    kPcreOnly = 0,  // Hyperscan refused it, or it is over the compile budget without a gate
+    kGate = 1,      // replaced by its literal gate (`expression`, `flags`, `gate_count`)
+    kNote = 2,      // unchanged; `why` is reported
+  };
+  uint32_t kind = kPcreOnly;
+  uint32_t index = 0;
+  std::string why;
+  std::string expression;
+  uint32_t flags = 0;
+  uint32_t gate_count = 1;
+};
+
 struct CachedDatabase {
-  std::vector<std::pair<uint32_t, std::string>> pcre_only;  // index into exprs, reason
+  std::vector<DatabaseMove> moves;
   std::string serialized;
   size_t offset = 0;  // where the serialized database starts in `serialized`
 };
@@ -104,14 +125,23 @@ bool ReadCache(const std::string& path, CachedDatabase* out) {
     pos += len;
     return true;
   };
+  auto take_string = [&](std::string* s) {
+    uint32_t len = 0;
+    if (!take(&len, 4) || pos + len > data.size()) return false;
+    s->assign(data, pos, len);
+    pos += len;
+    return true;
+  };
   char magic[8];
   uint32_t count = 0;
   if (!take(magic, 8) || std::memcmp(magic, kCacheMagic, 8) != 0 || !take(&count, 4)) return false;
   for (uint32_t i = 0; i < count; ++i) {
-    uint32_t index = 0, len = 0;
-    if (!take(&index, 4) || !take(&len, 4) || pos + len > data.size()) return false;
-    out->pcre_only.emplace_back(index, data.substr(pos, len));
-    pos += len;
+    DatabaseMove m;
+    if (!take(&m.kind, 4) || m.kind > DatabaseMove::kNote || !take(&m.index, 4) ||
+        !take(&m.flags, 4) || !take(&m.gate_count, 4) || !take_string(&m.why) ||
+        !take_string(&m.expression))
+      return false;
+    out->moves.push_back(std::move(m));
   }
   uint64_t size = 0;
   if (!take(&size, 8) || pos + size != data.size()) return false;
@@ -123,13 +153,20 @@ bool ReadCache(const std::string& path, CachedDatabase* out) {
 void WriteCache(const std::string& path, const CachedDatabase& c) {
   std::string data(kCacheMagic, 8);
   auto put = [&](const void* src, size_t len) { data.append(static_cast<const char*>(src), len); };
-  uint32_t count = static_cast<uint32_t>(c.pcre_only.size());
-  put(&count, 4);
-  for (const auto& [index, why] : c.pcre_only) {
-    uint32_t len = static_cast<uint32_t>(why.size());
-    put(&index, 4);
+  auto put_string = [&](const std::string& s) {
+    uint32_t len = static_cast<uint32_t>(s.size());
     put(&len, 4);
-    data.append(why);
+    data.append(s);
+  };
+  uint32_t count = static_cast<uint32_t>(c.moves.size());
+  put(&count, 4);
+  for (const DatabaseMove& m : c.moves) {
+    put(&m.kind, 4);
+    put(&m.index, 4);
+    put(&m.flags, 4);
+    put(&m.gate_count, 4);
+    put_string(m.why);
+    put_string(m.expression);
   }
   uint64_t size = c.serialized.size();
   put(&size, 8);
@@ -212,6 +249,7 @@ struct Pattern {
   // match (no SINGLEMATCH) and the text is confirmed once this many have been seen.
   uint32_t gate_count = 1;
   bool prefilter = false;
+  bool gated = false;  // Hyperscan matches its literal gate (prefilter is set too)
   bool multiple = false;
   bool nosubject = false;
   bool negate = false;
@@ -472,6 +510,13 @@ class Engine : public CompiledRules {
                                Database* db, CompileReport* report);
   // Takes pattern `pi` out of Hyperscan's hands: PCRE2 alone runs it on every text of `db`.
   void MoveToPcreOnly(int pi, const std::string& why, Database* db, CompileReport* report);
+  // Applies one recorded change to a database being built (false: it could not be applied).
+  bool ApplyMove(const DatabaseMove& m, std::vector<std::string>& exprs,
+                 std::vector<unsigned>& flags, Database* db, CompileReport* report);
+  DatabaseMove OffHyperscan(size_t index, const std::vector<std::string>& exprs,
+                            const Database& db, std::string why) const;
+  // Key of a pattern in the list of patterns found over the compile budget.
+  std::string SlowKey(const std::string& expr, unsigned flags) const;
   void Run(const Message& m, Scratch* s) const;
   void Scan(const Database& db, std::string_view text, size_t element, Scratch* s) const;
   static int OnMatch(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
@@ -499,6 +544,12 @@ class Engine : public CompiledRules {
   bool translation_from_cache_ = false;
   // Databases compile in parallel: guards `report`, all_dbs_ and the pcre_only lists.
   std::mutex compile_mu_;
+  int compile_budget_ms_ = 0;  // EngineOptions::compile_budget_ms; 0: no budget
+  // Patterns found over the compile budget (SlowKey -> CPU seconds alone), kept in the cache
+  // directory (kSlowPatternsFile) so a later build takes them off Hyperscan before compiling.
+  std::mutex slow_mu_;
+  absl::flat_hash_map<std::string, double> slow_;
+  bool slow_changed_ = false;
 };
 
 bool Engine::Confirm(int pi, const Pattern& p, std::string_view text, Scratch* s) {
@@ -659,6 +710,7 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
   Pattern p;
   p.slot = slot;
   p.prefilter = hp == nullptr || hp->prefilter;
+  p.gated = hp != nullptr && hp->gated;
   p.multiple = r.multiple;
   p.maxhits = r.maxhits;
   p.nosubject = r.nosubject && r.type == RuleType::kBody;
@@ -727,6 +779,157 @@ void Engine::MoveToPcreOnly(int pi, const std::string& why, Database* db,
   report->notes.push_back({r->file, r->line, r->name, Cat(why, "; matched with PCRE2 only")});
 }
 
+namespace {
+
+// Texts for the load-time check of prefilter patterns that fire on nearly anything: short
+// chunks over different alphabets (lower case and spaces, upper case, digits, punctuation,
+// white space, bytes >= 0x80, all bytes, words), from a fixed generator, so the check is
+// deterministic. A pattern that fires on nearly all of them would fire on nearly every text.
+const std::vector<std::string>& FiringProbeTexts() {
+  static const std::vector<std::string> texts = [] {
+    static const char* const kAlphabets[] = {
+        "abcdefghijklmnopqrstuvwxyz    ", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789",
+        "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", " \t\r\n\n"};
+    static const char* const kWords[] = {"the", "of", "and", "meeting", "Tuesday", "report",
+                                         "thanks", "see", "you", "at", "noon", "invoice"};
+    std::vector<std::string> out;
+    uint32_t state = 12345;
+    auto next = [&] {
+      state = state * 1103515245u + 12345u;
+      return state >> 8;
+    };
+    for (size_t k = 0; k < 48; ++k) {
+      std::string t;
+      size_t kind = k % 8;
+      while (t.size() < 40) {
+        if (kind < 5) {
+          std::string_view a = kAlphabets[kind];
+          t.push_back(a[next() % a.size()]);
+        } else if (kind == 5) {
+          t.push_back(static_cast<char>(0x80 + next() % 0x80));
+        } else if (kind == 6) {
+          t.push_back(static_cast<char>(next() % 256));
+        } else {
+          t += Cat(kWords[next() % std::size(kWords)], next() % 5 == 0 ? ". " : " ");
+        }
+      }
+      out.push_back(std::move(t));
+    }
+    return out;
+  }();
+  return texts;
+}
+
+// For each expression of `db`: on how many FiringProbeTexts it reports a match.
+std::vector<size_t> CountProbeFirings(const hs_database_t* db, size_t n_exprs) {
+  std::vector<size_t> fired(n_exprs, 0);
+  hs_scratch_t* scratch = nullptr;
+  if (hs_alloc_scratch(db, &scratch) != HS_SUCCESS) return fired;
+  struct Ctx {
+    std::vector<size_t>* fired;
+    std::vector<size_t> last;  // text number + 1 each id was last counted for
+    size_t text = 0;
+  } ctx{&fired, std::vector<size_t>(n_exprs, 0)};
+  auto on_match = [](unsigned id, unsigned long long, unsigned long long, unsigned,
+                     void* c) -> int {
+    auto* x = static_cast<Ctx*>(c);
+    if (id < x->last.size() && x->last[id] != x->text + 1) {
+      x->last[id] = x->text + 1;
+      ++(*x->fired)[id];
+    }
+    return 0;
+  };
+  for (const std::string& t : FiringProbeTexts()) {
+    hs_scan(db, t.data(), static_cast<unsigned>(t.size()), 0, scratch, on_match, &ctx);
+    ++ctx.text;
+  }
+  hs_free_scratch(scratch);
+  return fired;
+}
+
+// Patterns at or over this share of the probe texts "fire on nearly everything".
+constexpr double kFiringShare = 0.9;
+
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", s);
+  return buf;
+}
+
+}  // namespace
+
+bool Engine::ApplyMove(const DatabaseMove& m, std::vector<std::string>& exprs,
+                       std::vector<unsigned>& flags, Database* db, CompileReport* report) {
+  if (m.index >= exprs.size()) return false;
+  int pi = db->patterns[m.index];
+  Pattern& p = patterns_[pi];
+  switch (m.kind) {
+    case DatabaseMove::kPcreOnly:
+      exprs.erase(exprs.begin() + m.index);
+      flags.erase(flags.begin() + m.index);
+      db->patterns.erase(db->patterns.begin() + m.index);
+      MoveToPcreOnly(pi, m.why, db, report);
+      return true;
+    case DatabaseMove::kGate: {
+      std::lock_guard<std::mutex> lock(compile_mu_);
+      const Rule* r = rule_of_slot_[p.slot];
+      if (!p.confirm) {
+        absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r->regex);
+        if (!c.ok()) return false;
+        p.confirm = *std::move(c);
+      }
+      if (!p.prefilter) {
+        --report->exact;
+        ++report->prefiltered;
+      }
+      p.prefilter = true;
+      p.gated = true;
+      p.gate_count = std::max<uint32_t>(1, m.gate_count);
+      exprs[m.index] = m.expression;
+      // As AddPattern: SINGLEMATCH unless the gate needs several literals (counted per text).
+      flags[m.index] = m.flags | (p.gate_count > 1 ? 0u : unsigned{HS_FLAG_SINGLEMATCH});
+      if (p.gate_count > 1) db->counted_gates.push_back(pi);
+      report->notes.push_back({r->file, r->line, r->name, m.why});
+      return true;
+    }
+    case DatabaseMove::kNote: {
+      std::lock_guard<std::mutex> lock(compile_mu_);
+      const Rule* r = rule_of_slot_[p.slot];
+      report->notes.push_back({r->file, r->line, r->name, m.why});
+      return true;
+    }
+  }
+  return false;
+}
+
+// Takes expression `index` of a database off Hyperscan's own automata: behind its literal gate
+// when AnalyzeExpression finds one of at least kMinGateLength bytes (and it is not a gate
+// already), else PCRE2 alone. `why` says what was wrong with it.
+DatabaseMove Engine::OffHyperscan(size_t index, const std::vector<std::string>& exprs,
+                                  const Database& db, std::string why) const {
+  DatabaseMove m;
+  m.index = static_cast<uint32_t>(index);
+  const Pattern& p = patterns_[db.patterns[index]];
+  ExpressionFacts facts = p.gated ? ExpressionFacts{} : AnalyzeExpression(exprs[index]);
+  if (!facts.gate.empty() && facts.gate_min_length >= kMinGateLength) {
+    m.kind = DatabaseMove::kGate;
+    m.expression = GateExpression(facts.gate, 1);
+    m.flags = HS_FLAG_CASELESS;
+    m.gate_count = static_cast<uint32_t>(std::max<size_t>(1, facts.gate_count));
+    m.why = Cat(why, "; gated by ", facts.gate.size(), " literal",
+                facts.gate.size() == 1 ? "" : "s", " (shortest ", facts.gate_min_length,
+                " bytes), PCRE2 confirms");
+  } else {
+    m.kind = DatabaseMove::kPcreOnly;
+    m.why = std::move(why);
+  }
+  return m;
+}
+
+std::string Engine::SlowKey(const std::string& expr, unsigned flags) const {
+  return CacheKey({expr}, {flags}, Cat("slow/", compile_budget_ms_));
+}
+
 absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vector<unsigned>& flags,
                                      Database* db, CompileReport* report) {
   // VETO_DEBUG_COMPILE: each database's compile CPU time (this thread's), on stderr.
@@ -764,27 +967,32 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
   }
   std::string cache_path;
   if (!cache_dir_.empty() && !exprs.empty()) {
-    cache_path = Cat(cache_dir_, "/", CacheKey(exprs, flags, kExpensiveCost), ".hsdb");
+    cache_path = Cat(cache_dir_, "/",
+                     CacheKey(exprs, flags, Cat(kExpensiveCost, "/", compile_budget_ms_)),
+                     ".hsdb");
     CachedDatabase cached;
     if (ReadCache(cache_path, &cached)) {
-      // Replay the PCRE2-only moves (recorded in descending index order), then load.
+      // Replay the recorded changes on copies (a damaged file must leave the lists as they
+      // were), then load.
       bool ok = true;
-      for (const auto& [index, why] : cached.pcre_only) {
-        if (index >= exprs.size()) {
+      std::vector<std::string> x = exprs;
+      std::vector<unsigned> f = flags;
+      std::vector<int> order = db->patterns;
+      for (const DatabaseMove& m : cached.moves) {
+        if (m.index >= x.size()) {
           ok = false;
           break;
+        }
+        if (m.kind == DatabaseMove::kPcreOnly) {
+          x.erase(x.begin() + m.index);
+          f.erase(f.begin() + m.index);
+          order.erase(order.begin() + m.index);
         }
       }
       hs_database_t* loaded = nullptr;
       if (ok && hs_deserialize_database(cached.serialized.data() + cached.offset,
                                         cached.serialized.size() - cached.offset, &loaded) == HS_SUCCESS) {
-        for (const auto& [index, why] : cached.pcre_only) {
-          int pi = db->patterns[index];
-          exprs.erase(exprs.begin() + index);
-          flags.erase(flags.begin() + index);
-          db->patterns.erase(db->patterns.begin() + index);
-          MoveToPcreOnly(pi, why, db, report);
-        }
+        for (const DatabaseMove& m : cached.moves) ApplyMove(m, exprs, flags, db, report);
         db->db.reset(loaded);
         db->matches_empty = AnyAllowEmpty(flags);
         hs_database_size(loaded, &db->bytes);
@@ -798,6 +1006,29 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
     }
   }
   CachedDatabase to_cache;
+  auto move = [&](DatabaseMove m) {
+    if (ApplyMove(m, exprs, flags, db, report)) to_cache.moves.push_back(std::move(m));
+  };
+  const double pattern_budget = compile_budget_ms_ / 1000.0;
+  // Patterns an earlier compile found over the budget (remembered in the cache directory):
+  // off Hyperscan before the first attempt, so a reload that changes other rules of this
+  // database does not stall on them again.
+  if (pattern_budget > 0) {
+    std::vector<std::pair<size_t, double>> known;
+    {
+      std::lock_guard<std::mutex> lock(slow_mu_);
+      for (size_t i = 0; i < exprs.size(); ++i) {
+        auto it = slow_.find(SlowKey(exprs[i], flags[i]));
+        if (it != slow_.end()) known.emplace_back(i, it->second);
+      }
+    }
+    for (auto k = known.rbegin(); k != known.rend(); ++k) {
+      move(OffHyperscan(k->first, exprs, *db,
+                        Cat("compile over budget (", Seconds(k->second), " CPU alone, budget ",
+                            Seconds(pattern_budget), ")")));
+    }
+  }
+  bool budget_checked = false, firing_checked = false;
   while (!exprs.empty()) {
     std::vector<const char*> ptrs;
     std::vector<unsigned> ids;
@@ -807,22 +1038,99 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
     }
     hs_database_t* out = nullptr;
     hs_compile_error_t* err = nullptr;
+    double t0 = ThreadCpuSeconds();
     hs_error_t rc = hs_compile_multi(ptrs.data(), flags.data(), ids.data(),
                                      static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK, nullptr,
                                      &out, &err);
+    double seconds = ThreadCpuSeconds() - t0;
     if (rc == HS_SUCCESS) {
+      HsDatabase compiled(out);
+      // The compile budget: a database over a generous multiple of the per-pattern budget
+      // (no stock database comes near it) has its patterns compiled alone, and those over the
+      // per-pattern budget leave Hyperscan's automata; then it is compiled again. CPU time of
+      // this thread, so load from other processes hardly matters.
+      const double db_budget =
+          pattern_budget * (8 + static_cast<double>(exprs.size()) / 8);
+      if (pattern_budget > 0 && !budget_checked && seconds > db_budget) {
+        budget_checked = true;
+        std::vector<std::pair<size_t, double>> slow;
+        for (size_t k = 0; k < exprs.size(); ++k) {
+          if (patterns_[db->patterns[k]].gated) continue;  // literals: never the slow part
+          hs_database_t* one = nullptr;
+          hs_compile_error_t* one_err = nullptr;
+          double t1 = ThreadCpuSeconds();
+          if (hs_compile(exprs[k].c_str(), flags[k], HS_MODE_BLOCK, nullptr, &one, &one_err) ==
+              HS_SUCCESS) {
+            hs_free_database(one);
+          } else {
+            hs_free_compile_error(one_err);
+          }
+          double alone = ThreadCpuSeconds() - t1;
+          if (alone > pattern_budget) slow.emplace_back(k, alone);
+        }
+        {
+          std::lock_guard<std::mutex> lock(slow_mu_);
+          for (const auto& [k, alone] : slow) slow_[SlowKey(exprs[k], flags[k])] = alone;
+          if (!slow.empty()) slow_changed_ = true;
+        }
+        for (auto k = slow.rbegin(); k != slow.rend(); ++k) {
+          move(OffHyperscan(k->first, exprs, *db,
+                            Cat("compile over budget (", Seconds(k->second),
+                                " CPU alone, budget ", Seconds(pattern_budget), ")")));
+        }
+        if (slow.empty()) {
+          std::lock_guard<std::mutex> lock(compile_mu_);
+          report->notes.push_back(
+              {"", 0, "",
+               Cat("a database of ", exprs.size(), " patterns took ", Seconds(seconds),
+                   " CPU to compile (budget ", Seconds(db_budget),
+                   "), though no pattern alone is over ", Seconds(pattern_budget))});
+        } else {
+          continue;  // compile again without them
+        }
+      }
+      // Prefilter patterns that fire on nearly any text would have PCRE2 confirm nearly every
+      // text: behind their literal gate if they have one, else reported.
+      if (!firing_checked) {
+        firing_checked = true;
+        std::vector<size_t> fired = CountProbeFirings(compiled.get(), exprs.size());
+        const size_t probes = FiringProbeTexts().size();
+        bool changed = false;
+        for (size_t k = 0; k < exprs.size(); ++k) {
+          const Pattern& p = patterns_[db->patterns[k]];
+          if (std::getenv("VETO_DEBUG_COMPILE") != nullptr && 2 * fired[k] >= probes) {
+            std::fprintf(stderr, "probe: %s fires on %zu of %zu probe texts (%s)\n",
+                         slot_names_[p.slot].c_str(), fired[k], probes,
+                         p.gated ? "gate" : p.prefilter ? "prefilter" : "exact");
+          }
+          if (!p.prefilter || p.gated ||
+              static_cast<double>(fired[k]) < kFiringShare * static_cast<double>(probes))
+            continue;
+          std::string why = Cat("prefilter fires on ", fired[k], " of ", probes,
+                                " probe texts");
+          DatabaseMove m = OffHyperscan(k, exprs, *db, why);
+          if (m.kind == DatabaseMove::kGate) {
+            changed = true;
+          } else {
+            m.kind = DatabaseMove::kNote;  // no gate: it stays, and PCRE2 confirms every text
+            m.why = Cat(why, "; no literal gate, so PCRE2 confirms nearly every text");
+          }
+          move(std::move(m));
+        }
+        if (changed) continue;  // compile again with the gates
+      }
       if (!cache_path.empty()) {
         char* bytes = nullptr;
         size_t length = 0;
-        if (hs_serialize_database(out, &bytes, &length) == HS_SUCCESS) {
+        if (hs_serialize_database(compiled.get(), &bytes, &length) == HS_SUCCESS) {
           to_cache.serialized.assign(bytes, length);
           std::free(bytes);
           WriteCache(cache_path, to_cache);
         }
       }
-      db->db.reset(out);
+      db->db = std::move(compiled);
       db->matches_empty = AnyAllowEmpty(flags);
-      hs_database_size(out, &db->bytes);
+      hs_database_size(db->db.get(), &db->bytes);
       std::lock_guard<std::mutex> lock(compile_mu_);
       report->database_bytes += db->bytes;
       ++report->databases;
@@ -837,12 +1145,11 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
     if (bad < 0 || bad >= static_cast<int>(exprs.size())) {
       return absl::InternalError(Cat("Hyperscan: ", msg));
     }
-    int pi = db->patterns[bad];
-    exprs.erase(exprs.begin() + bad);
-    flags.erase(flags.begin() + bad);
-    db->patterns.erase(db->patterns.begin() + bad);
-    to_cache.pcre_only.emplace_back(static_cast<uint32_t>(bad), Cat("Hyperscan: ", msg));
-    MoveToPcreOnly(pi, Cat("Hyperscan: ", msg), db, report);
+    DatabaseMove m;
+    m.kind = DatabaseMove::kPcreOnly;
+    m.index = static_cast<uint32_t>(bad);
+    m.why = Cat("Hyperscan: ", msg);
+    move(std::move(m));
   }
   return absl::OkStatus();
 }
@@ -853,6 +1160,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   int score_set = std::clamp(options.score_set, 0, 3);
   cache_dir_ = options.cache_dir;
   confirm_budget_ = options.confirm_budget;
+  compile_budget_ms_ = std::max(0, options.compile_budget_ms);
   if (!cache_dir_.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(cache_dir_, ec);
@@ -863,6 +1171,17 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     }
   }
   report->rules_total = set.rules.size();
+  // Patterns earlier builds found over the compile budget: "key<TAB>seconds" lines.
+  if (!cache_dir_.empty() && compile_budget_ms_ > 0) {
+    if (std::string data; ReadWholeFile(Cat(cache_dir_, "/", kSlowPatternsFile), &data)) {
+      for (std::string_view line : Split(data, '\n')) {
+        std::vector<std::string_view> f = Split(line, '\t');
+        double seconds = 0;
+        if (f.size() == 2 && f[0].size() == 32 && ParseDouble(f[1], &seconds))
+          slow_[std::string(f[0])] = seconds;
+      }
+    }
+  }
 
   // Slots: every defined rule, then names metas mention that are not defined (value 0).
   absl::flat_hash_map<std::string, int> slot_of;
@@ -921,7 +1240,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
         continue;
       key_input += Cat("\x01", r.regex.pattern, "\x02", r.regex.modifiers);
     }
-    translations_path = Cat(cache_dir_, "/", CacheKey({key_input}, {0}, 0), ".translations");
+    translations_path = Cat(cache_dir_, "/", CacheKey({key_input}, {0}, ""), ".translations");
     if (std::string data; ReadWholeFile(translations_path, &data)) {
       for (std::string_view line : Split(data, '\n')) {
         if (line.empty()) continue;
@@ -1160,6 +1479,12 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   };
   for (size_t i = 0; i < parsed.size(); ++i) visit(i);
 
+  if (slow_changed_ && !cache_dir_.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& [key, seconds] : slow_) lines.push_back(Cat(key, "\t", seconds));
+    std::sort(lines.begin(), lines.end());
+    WriteFileAtomically(Cat(cache_dir_, "/", kSlowPatternsFile), Join(lines, "\n"));
+  }
   rule_of_slot_.clear();  // points into the caller's RuleSet: compile time only
   report->compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

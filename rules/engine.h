@@ -36,9 +36,13 @@ namespace veto::rules {
 
 struct EngineOptions {
   int score_set = 0;  // SpamAssassin score set 0-3 (0: local tests, no Bayes)
-  // Ignored: kept so configurations that set it (config/ rules.compile_budget_ms) still
-  // build. Which patterns Hyperscan gets is now decided by a static cost estimate
-  // (kExpensiveCost in regex.h), not by timing compiles, so it no longer depends on load.
+  // A safety net for patterns that cost Hyperscan far more than the static cost estimate
+  // (kExpensiveCost in regex.h) predicts. A database whose compile takes more CPU than
+  // budget x (8 + patterns / 8) (no stock database comes near) has each pattern compiled
+  // alone; those over the budget run behind their literal gate, or on PCRE2 alone, and are
+  // listed in CompileReport::notes. The decision is cached with the database (a warm start
+  // is the same) and the pattern remembered in cache_dir, so a later build takes it off
+  // Hyperscan before compiling. 0 turns the budget off.
   int compile_budget_ms = 250;
   // Directory for compiled databases (created if missing); empty: no cache. A restart with
   // unchanged rules loads from here instead of compiling.
@@ -70,7 +74,9 @@ struct CompileReport {
   size_t database_bytes = 0;
   double compile_seconds = 0;
   std::vector<RuleError> problems;  // rules that could not be compiled, unsupported evals
-  std::vector<RuleError> notes;     // rules that run, but on the slow PCRE2-only path
+  // Rules that run, but on a slower path: PCRE2 only, gated after going over the compile
+  // budget, or a prefilter that fires on nearly any text (PCRE2 confirms nearly every text).
+  std::vector<RuleError> notes;
 };
 
 class MatchScratch;

@@ -345,3 +345,130 @@ TEST(EngineCacheTest, WarmLoadGivesSameDatabasesAndHits) {
 
 }  // namespace
 }  // namespace veto::rules
+
+namespace veto::rules {
+namespace {
+
+// The compile budget (EngineOptions::compile_budget_ms) with rules a user might bring:
+// tests/data/rules/hostile_compile.cf. The budget is set low so the test compiles each slow
+// pattern for a second or less; the default (250 ms) gives stock databases a wide margin.
+class EngineBudgetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/veto-engine-budget-test";
+    std::filesystem::remove_all(dir_);
+    LoadOptions lo;
+    ASSERT_TRUE(
+        LoadRules({std::string(VETO_SOURCE_DIR) + "/tests/data/rules/hostile_compile.cf"}, lo,
+                  &set_)
+            .ok());
+    ASSERT_TRUE(set_.errors.empty());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // rule name -> note text, for the notes that name a rule.
+  static std::map<std::string, std::string> Notes(const CompileReport& r) {
+    std::map<std::string, std::string> out;
+    for (const RuleError& e : r.notes) {
+      if (!e.rule.empty()) out[e.rule] += e.message;
+    }
+    return out;
+  }
+
+  static std::map<std::string, double> HitsOf(const CompiledRules& rules, const std::string& raw) {
+    auto m = email::ParseMessage(raw);
+    EXPECT_TRUE(m.ok());
+    auto scratch = rules.NewScratch();
+    std::map<std::string, double> out;
+    for (auto& [name, v] : rules.AllHits(**m, scratch.get())) out[name] = v;
+    return out;
+  }
+
+  // The rules still match as written (PCRE2 confirms what Hyperscan no longer runs exactly).
+  static void ExpectCorrectHits(const CompiledRules& rules) {
+    std::string gap(400, '-');  // SLOW_BARE allows 600 bytes between its letters
+    auto h = HitsOf(rules, "Subject: s\n\nxx a" + gap + "b c d yy\n");
+    EXPECT_TRUE(h.contains("SLOW_BARE"));
+    EXPECT_FALSE(h.contains("SLOW_GATED"));
+    EXPECT_TRUE(h.contains("LOOKAHEAD_EVERYWHERE"));
+    EXPECT_FALSE(h.contains("PLAIN"));
+    h = HitsOf(rules, "Subject: s\n\nxx a" + gap + gap + "b c d yy\n");  // a..b too far
+    EXPECT_FALSE(h.contains("SLOW_BARE"));
+    h = HitsOf(rules, "Subject: s\n\nsend casha" + gap + gap + "b c d\n");  // 1000 allowed
+    EXPECT_TRUE(h.contains("SLOW_GATED"));
+    h = HitsOf(rules, "Subject: s\n\nsend cash now, a b c d, Hello World\n");
+    EXPECT_FALSE(h.contains("SLOW_GATED"));  // the gate literal alone is not a match
+    EXPECT_TRUE(h.contains("SLOW_BARE"));
+    EXPECT_TRUE(h.contains("PLAIN"));
+  }
+
+  std::string dir_;
+  RuleSet set_;
+};
+
+TEST_F(EngineBudgetTest, SlowPatternsLeaveHyperscanAndAreReported) {
+  EngineOptions eo;
+  eo.compile_budget_ms = 20;
+  eo.cache_dir = dir_;
+  CompileReport cold;
+  auto r1 = CompiledRules::Compile(set_, eo, &cold);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  std::map<std::string, std::string> notes = Notes(cold);
+  EXPECT_THAT(notes["SLOW_BARE"], ::testing::HasSubstr("compile over budget"));
+  EXPECT_THAT(notes["SLOW_BARE"], ::testing::HasSubstr("PCRE2 only"));
+  EXPECT_THAT(notes["SLOW_GATED"], ::testing::HasSubstr("compile over budget"));
+  EXPECT_THAT(notes["SLOW_GATED"], ::testing::HasSubstr("gated by 2 literals"));
+  EXPECT_THAT(notes["LOOKAHEAD_EVERYWHERE"], ::testing::HasSubstr("probe texts"));
+  EXPECT_FALSE(notes.contains("PLAIN"));
+  EXPECT_EQ(cold.pcre_only, 1u);
+  ExpectCorrectHits(**r1);
+
+  // A warm start replays the same decisions from the cache, compiling nothing.
+  CompileReport warm;
+  auto r2 = CompiledRules::Compile(set_, eo, &warm);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(warm.cache_hits, warm.databases);
+  EXPECT_EQ(Notes(warm), notes);
+  EXPECT_EQ(warm.pcre_only, cold.pcre_only);
+  EXPECT_EQ(warm.prefiltered, cold.prefiltered);
+  ExpectCorrectHits(**r2);
+
+  // A reload that changes the databases (one more rule) misses the cache, but the slow
+  // patterns, remembered in the cache directory, are off Hyperscan before it compiles.
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/slow-patterns"));
+  RuleSet more = set_;
+  LoadRulesFromString("body EXTRA /extra rule/\n", "extra.cf", LoadOptions{}, &more);
+  CompileReport reload;
+  auto r3 = CompiledRules::Compile(more, eo, &reload);
+  ASSERT_TRUE(r3.ok());
+  std::map<std::string, std::string> reload_notes = Notes(reload);
+  EXPECT_THAT(reload_notes["SLOW_BARE"], ::testing::HasSubstr("compile over budget"));
+  EXPECT_THAT(reload_notes["SLOW_GATED"], ::testing::HasSubstr("gated by 2 literals"));
+  ExpectCorrectHits(**r3);
+}
+
+TEST_F(EngineBudgetTest, WithoutACacheTheCompileFinishesTheSameWay) {
+  EngineOptions eo;
+  eo.compile_budget_ms = 20;
+  CompileReport report;
+  auto r = CompiledRules::Compile(set_, eo, &report);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::map<std::string, std::string> notes = Notes(report);
+  EXPECT_THAT(notes["SLOW_BARE"], ::testing::HasSubstr("PCRE2 only"));
+  EXPECT_THAT(notes["SLOW_GATED"], ::testing::HasSubstr("gated by"));
+  ExpectCorrectHits(**r);
+}
+
+TEST_F(EngineBudgetTest, NoBudgetKeepsEveryPatternInHyperscan) {
+  EngineOptions eo;
+  eo.compile_budget_ms = 0;
+  CompileReport report;
+  auto r = CompiledRules::Compile(set_, eo, &report);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(report.pcre_only, 0u);
+  EXPECT_FALSE(Notes(report).contains("SLOW_BARE"));
+  ExpectCorrectHits(**r);
+}
+
+}  // namespace
+}  // namespace veto::rules
