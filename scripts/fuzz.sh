@@ -26,6 +26,7 @@ run config "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/config" "$root/test
 run classifier_model "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/classifiers"
 run labelled_text "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/classifiers"
 run sms_feed "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/sms"
+run sms_jsonl "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/sms_jsonl"
 run sms_payload "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/data/sms"
 run milter_session "$(( seconds / 4 > 5 ? seconds / 4 : 5 ))" "$root/tests/integration/daemon"
 echo "fuzz: no crash, leak or timeout"
