@@ -553,7 +553,10 @@ class Engine : public CompiledRules {
 };
 
 bool Engine::Confirm(int pi, const Pattern& p, std::string_view text, Scratch* s) {
-  if (!s->TakeConfirm()) return false;
+  // Past the budget a pattern counts as not matched, so its rule does not hit — and a `!~`
+  // rule, which hits when its pattern does not match, counts it as matched for the same
+  // reason: skipped work never makes a rule hit.
+  if (!s->TakeConfirm()) return p.negate;
   if (s->profile_ns.empty()) return p.confirm->Matches(text);
   auto t0 = std::chrono::steady_clock::now();
   bool hit = p.confirm->Matches(text);

@@ -283,6 +283,36 @@ TEST(EngineTest, ConfirmBudgetStopsPcreWorkAndSaysSo) {
   }
 }
 
+TEST(EngineTest, SkippedConfirmsNeverMakeARuleHit) {
+  // NEG_TO hits when To does not match its (prefiltered) pattern; here To matches it, and the
+  // paragraphs before use up a budget of 10, so the header's confirm is skipped: NEG_TO must
+  // stay silent (it would hit if a skipped confirm counted as "no match").
+  RuleSet set;
+  LoadRulesFromString("body NEVER /free(?= nothing)/i\n"
+                      "header NEG_TO To !~ /\\@example(?=\\.com)/\n",
+                      "t.cf", LoadOptions{}, &set);
+  ASSERT_TRUE(set.errors.empty());
+  std::string body;
+  for (int i = 0; i < 50; ++i) body += "free money\n\n";
+  auto m = Parse("To: a@example.com\nSubject: s\n\n" + body);
+  auto other = Parse("To: a@example.org\nSubject: s\n\nhello\n");
+  EngineOptions eo;
+  eo.confirm_budget = 10;
+  auto r = CompiledRules::Compile(set, eo);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto scratch = (*r)->NewScratch();
+  Scores s;
+  (*r)->Match(*m, scratch.get(), &s);
+  std::vector<std::string> ids;
+  for (const veto::Match& h : s.matches) ids.emplace_back(h.id);
+  EXPECT_THAT(ids, ElementsAre(std::string(kBudgetRule)));
+  // Within the budget the rule works both ways.
+  Scores t;
+  (*r)->Match(*other, scratch.get(), &t);
+  ASSERT_EQ(t.matches.size(), 1u);
+  EXPECT_EQ(t.matches[0].id, "NEG_TO");
+}
+
 TEST(EngineTest, ScratchIsReusableAcrossMessages) {
   Compiled c = Build("body A /alpha/\nbody B /beta/\n");
   auto scratch = c.rules->NewScratch();
