@@ -173,7 +173,10 @@ void Pipeline::EvaluateGroup(const Message* const* messages, size_t n, Context* 
   auto* c = static_cast<ContextImpl*>(ctx);
   int64_t t0 = times != nullptr ? NowNs() : 0;
   for (size_t i = 0; i < n; ++i) {
-    out[i] = Verdict();
+    // A fresh Verdict's scores, keeping the match list's memory (callers pass the same
+    // verdicts group after group); the decision is replaced below.
+    out[i].scores.matches.clear();
+    out[i].scores.total = 0;
     rules_->Match(*messages[i], c->scratch.get(), &out[i].scores);
   }
   int64_t t1 = times != nullptr ? NowNs() : 0;

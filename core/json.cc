@@ -165,6 +165,19 @@ void JsonWriter::AppendQuoted(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
+namespace {
+
+// kPlain.v[c]: c is written as it is (printable ASCII other than '"' and '\\').
+struct PlainByteTable {
+  bool v[256];
+  constexpr PlainByteTable() : v() {
+    for (int c = 0x20; c < 0x80; ++c) v[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainByteTable kPlain;
+
+}  // namespace
+
 char* JsonWriter::WriteQuoted(std::string_view s, char* p) {
   static constexpr char kHex[] = "0123456789abcdef";
   *p++ = '"';
@@ -193,14 +206,11 @@ char* JsonWriter::WriteQuoted(std::string_view s, char* p) {
       p += 16;
       i += 16;
     }
-    if (i >= n) break;
 #endif
+    // Then (short strings, the tail) one plain byte at a time.
+    while (i < n && kPlain.v[static_cast<unsigned char>(data[i])]) *p++ = data[i++];
+    if (i >= n) break;
     const unsigned char c = static_cast<unsigned char>(data[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      *p++ = static_cast<char>(c);
-      ++i;
-      continue;
-    }
     switch (c) {
       case '"': *p++ = '\\'; *p++ = '"'; ++i; continue;
       case '\\': *p++ = '\\'; *p++ = '\\'; ++i; continue;
