@@ -227,7 +227,8 @@ class LineReader {
       end_ -= begin_;
       begin_ = 0;
     }
-    if (buf_.size() < end_ + block_) buf_.resize(end_ + block_);
+    // kSlack bytes after the data stay readable: FlatJsonLine reads 16 at a time.
+    if (buf_.size() < end_ + block_ + kSlack) buf_.resize(end_ + block_ + kSlack);
     absl::StatusOr<size_t> n = src_->Read(buf_.data() + end_, block_);
     if (!n.ok()) {
       status_ = n.status();
@@ -238,6 +239,7 @@ class LineReader {
     end_ += *n;
   }
 
+  static constexpr size_t kSlack = 16;
   std::unique_ptr<ByteSource> src_;
   size_t block_;
   size_t max_line_;
@@ -323,7 +325,7 @@ class TsvReader : public ReaderBase {
 // characters and with valid UTF-8, RFC 8259 numbers, true/false/null. Anything else (an
 // escape, a nested object or array, a syntax error, a textual field that is not a string)
 // returns false and the line goes through the general parser, which gives the same fields or
-// the error message.
+// the error message. The 16 bytes after the line must be readable (LineReader's slack).
 class FlatJsonLine {
  public:
   explicit FlatJsonLine(std::string_view s) : s_(s) {}
@@ -422,7 +424,8 @@ class FlatJsonLine {
     return true;
   }
   // At a '"': the string's bytes, if it has no escape, no control character and only valid
-  // UTF-8 (then they are exactly what the general parser decodes).
+  // UTF-8 (then they are exactly what the general parser decodes). Reads 16 bytes at a time,
+  // up to 15 past the line's end: LineReader keeps that much readable after every line.
   bool String(std::string_view* out) {
     if (!Eat('"')) return false;
     const size_t start = pos_;
@@ -430,22 +433,22 @@ class FlatJsonLine {
     const size_t n = s_.size();
     size_t i = pos_;
     while (true) {
-#if defined(__SSE2__)
-      while (i + 16 <= n) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
-        const __m128i stop = _mm_or_si128(
-            _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-        const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
-        if (mask != 0) {
-          i += static_cast<size_t>(__builtin_ctz(mask));
-          break;
-        }
-        i += 16;
-      }
-#endif
       if (i >= n) return false;  // unterminated
+#if defined(__SSE2__)
+      // As signed bytes, controls (< 0x20) and non-ASCII (negative) both compare below 0x20.
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+      const __m128i stop = _mm_or_si128(
+          _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+      if (mask == 0) {
+        i += 16;
+        continue;
+      }
+      i += static_cast<size_t>(__builtin_ctz(mask));
+      if (i >= n) return false;
+#endif
       const unsigned char c = static_cast<unsigned char>(data[i]);
       if (c == '"') break;
       if (c == '\\' || c < 0x20) return false;

@@ -40,6 +40,18 @@ TEST(Json, WriteQuotedEqualsAppendQuotedOnNastyInputs) {
   for (const std::string& c : cases) EXPECT_EQ(ViaWrite(c), ViaAppend(c)) << c;
 }
 
+TEST(Json, WriteQuotedShortStringsWithOneSpecialByteAnywhere) {
+  for (size_t n = 1; n <= 20; ++n) {
+    for (size_t pos = 0; pos < n; ++pos) {
+      for (char special : {'"', '\\', '\x01', '\x1f', '\x20', '\x7f', '\x80', '\xC3', '\xFF', '!', '~'}) {
+        std::string s(n, 'a');
+        s[pos] = special;
+        ASSERT_EQ(ViaWrite(s), ViaAppend(s)) << n << " " << pos << " " << int(special);
+      }
+    }
+  }
+}
+
 TEST(Json, WriteQuotedEqualsAppendQuotedOnRandomBytes) {
   std::mt19937 rng(7);
   // Mostly printable bytes with some of every class, lengths around the 16-byte blocks.
