@@ -166,7 +166,7 @@ void VerdictEvaluator::AddPipelineTimes(const config::StageTimes& st, uint64_t e
 Action VerdictEvaluator::Evaluate(const SmsRecord& r, int64_t wall_now, std::string* out,
                                   ReplayCounters* c) {
   uint64_t t0 = profile_ ? NowNs() : 0;
-  BuildMessageInto(r, pipeline_.config().limits.parse, &message_);
+  BuildMessageViewing(r, pipeline_.config().limits.parse, &message_);
   uint64_t t1 = profile_ ? NowNs() : 0;
   ObserveSignals(message_, RecordTime(r, wall_now), &extra_, c);
   if (profile_) {
@@ -202,7 +202,7 @@ void VerdictEvaluator::EvaluateAll(const SmsRecord* records, size_t n, int64_t w
     const size_t k = std::min(kGroup, n - begin);
     const SmsRecord* rs = records + begin;
     uint64_t t0 = profile_ ? NowNs() : 0;
-    for (size_t i = 0; i < k; ++i) BuildMessageInto(rs[i], parse, &group_[i].message);
+    for (size_t i = 0; i < k; ++i) BuildMessageViewing(rs[i], parse, &group_[i].message);
     uint64_t t1 = profile_ ? NowNs() : 0;
     for (size_t i = 0; i < k; ++i) {
       GroupSlot& g = group_[i];

@@ -129,7 +129,7 @@ class VerdictEvaluator {
   const config::Pipeline& pipeline_;
   SignalEngine* signals_;
   std::unique_ptr<config::Pipeline::Context> ctx_;
-  Message message_;  // rebuilt for every record (BuildMessageInto), its memory reused
+  Message message_;  // rebuilt for every record (BuildMessageViewing), its memory reused
   std::vector<Match> extra_;
   std::unique_ptr<GroupSlot[]> group_;  // EvaluateAll's messages, made on first use
   bool profile_;

@@ -102,6 +102,23 @@ uint64_t GreaterThan(const uint64_t (&planes)[8], uint32_t t) {
   return greater;
 }
 
+// Adds the bit counts of h[0..n) (n <= 255) to ones[64] (zeroed first when *total is 0) and
+// n to *total. Out of line: SimHash's byte loop keeps its registers.
+__attribute__((noinline)) void CountChunk(const uint64_t* h, size_t n, uint32_t (&ones)[64],
+                                          uint32_t* total) {
+  uint64_t planes[8];
+  CountBits(h, n, planes);
+  if (*total == 0) {
+    for (uint32_t& o : ones) o = 0;
+  }
+  for (int b = 0; b < 64; ++b) {
+    uint32_t c = 0;
+    for (int k = 0; k < 8; ++k) c |= static_cast<uint32_t>((planes[k] >> b) & 1) << k;
+    ones[b] += c;
+  }
+  *total += static_cast<uint32_t>(n);
+}
+
 }  // namespace
 
 uint64_t SimHash(std::string_view text, int* words) {
@@ -116,34 +133,26 @@ uint64_t SimHash(std::string_view text, int* words) {
   uint32_t ones[64];   // their per-bit counts (set when total > 0)
   int n = 0;
   uint64_t prev = 0;
+  const uint8_t* const table = kWordByte.v;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
   const unsigned char* const end = p + text.size();
   while (true) {
-    while (p < end && kWordByte.v[*p] == 0) ++p;
+    while (p < end && table[*p] == 0) ++p;
     if (p == end) break;
     uint64_t h = 0xcbf29ce484222325ULL;
+    uint8_t b = table[*p];
     do {
-      h ^= kWordByte.v[*p];
-      h *= 0x100000001b3ULL;
+      h = (h ^ b) * 0x100000001b3ULL;
       ++p;
-    } while (p < end && kWordByte.v[*p] != 0);
+    } while (p < end && (b = table[*p]) != 0);
     h = Mix64(h);
     if (pending + 2 > kChunk) {  // count what is collected: the next word adds up to two
-      uint64_t planes[8];
-      CountBits(hashes, pending, planes);
-      if (total == 0) {
-        for (uint32_t& o : ones) o = 0;
-      }
-      for (int b = 0; b < 64; ++b) {
-        uint32_t c = 0;
-        for (int k = 0; k < 8; ++k) c |= static_cast<uint32_t>((planes[k] >> b) & 1) << k;
-        ones[b] += c;
-      }
-      total += static_cast<uint32_t>(pending);
+      CountChunk(hashes, pending, ones, &total);
       pending = 0;
     }
-    hashes[pending++] = h;
-    if (n > 0) hashes[pending++] = Mix64(prev * 31 + h + 0x51ed270b27f5e3a1ULL);
+    hashes[pending] = h;
+    hashes[pending + 1] = Mix64(prev * 31 + h + 0x51ed270b27f5e3a1ULL);  // the bigram
+    pending += n > 0 ? 2 : 1;  // the first word has no bigram (its slot is overwritten)
     prev = h;
     ++n;
   }

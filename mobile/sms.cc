@@ -166,15 +166,15 @@ std::unique_ptr<Message> BuildMessage(const SmsRecord& r, const email::ParseOpti
   return m;
 }
 
-void BuildMessageInto(const SmsRecord& r, const email::ParseOptions& options, Message* m) {
-  m->Reset();
-  m->channel = Channel::kSms;
-  Arena& a = m->arena();
-  m->sms.sender = a.Copy(r.sender);
-  m->sms.recipient = a.Copy(r.recipient);
+namespace {
+
+void FillMessage(const SmsRecord& r, std::string_view sender, std::string_view recipient,
+                  std::string_view text, const email::ParseOptions& options, Message* m) {
+  m->sms.sender = sender;
+  m->sms.recipient = recipient;
   m->sms.timestamp_unix = r.has_time ? r.timestamp_unix : 0;
   m->sms.utc_offset_seconds = r.utc_offset_seconds;
-  m->sms.text = a.Copy(r.text);
+  m->sms.text = text;
   m->full = m->sms.text;
   // Sender and recipient as From/To headers: the rule language addresses them that way.
   m->all_headers.reserve(2);
@@ -186,6 +186,24 @@ void BuildMessageInto(const SmsRecord& r, const email::ParseOptions& options, Me
   }
   m->header_count = static_cast<uint32_t>(m->all_headers.size());
   email::FinishPlainTextMessage(m, options);
+}
+
+}  // namespace
+
+void BuildMessageInto(const SmsRecord& r, const email::ParseOptions& options, Message* m) {
+  m->Reset();
+  m->channel = Channel::kSms;
+  Arena& a = m->arena();
+  const std::string_view sender = a.Copy(r.sender);
+  const std::string_view recipient = a.Copy(r.recipient);
+  const std::string_view text = a.Copy(r.text);
+  FillMessage(r, sender, recipient, text, options, m);
+}
+
+void BuildMessageViewing(const SmsRecord& r, const email::ParseOptions& options, Message* m) {
+  m->Reset();
+  m->channel = Channel::kSms;
+  FillMessage(r, r.sender, r.recipient, r.text, options, m);
 }
 
 }  // namespace veto::mobile

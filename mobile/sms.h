@@ -78,6 +78,10 @@ std::unique_ptr<Message> BuildMessage(const SmsRecord& r,
                                       const email::ParseOptions& options = {});
 // The same into `m`, which is Reset first (its memory reused): for loops over many records.
 void BuildMessageInto(const SmsRecord& r, const email::ParseOptions& options, Message* m);
+// BuildMessageInto without copying the sender, recipient and text: the Message's views of
+// them point into `r`, which must stay alive and unchanged while `m` is used (the replay
+// evaluates a record's Message while the record sits in its batch).
+void BuildMessageViewing(const SmsRecord& r, const email::ParseOptions& options, Message* m);
 
 }  // namespace veto::mobile
 
