@@ -283,7 +283,12 @@ class ReaderBase : public FeedReader {
   }
 
   Result Finish(const RawFields& raw, uint64_t line, SmsRecord* r, FeedError* e) {
+    // A fresh record, but the text keeps its memory (the replay hands records back to be
+    // filled again; texts are the one field longer than a short-string buffer).
+    std::string text = std::move(r->text);
+    text.clear();
     *r = SmsRecord();
+    r->text = std::move(text);
     r->line = line;
     absl::Status s = AssembleRecord(raw, options_, r);
     if (!s.ok()) return Error(line, std::string(s.message()), e);
@@ -378,24 +383,29 @@ class FlatJsonLine {
   }
 
  private:
+  // key == literal as one fixed-size memcmp (the sizes are compared by the switch below).
+  template <size_t N>
+  static bool Is(std::string_view key, const char (&literal)[N]) {
+    return std::memcmp(key.data(), literal, N - 1) == 0;
+  }
   static std::optional<FeedField> Field(std::string_view key) {
     // The spellings of the schema first (one comparison each), then every alias and case.
     switch (key.size()) {
       case 2:
-        if (key == "id") return FeedField::kId;
+        if (Is(key, "id")) return FeedField::kId;
         break;
       case 4:
-        if (key == "text") return FeedField::kText;
-        if (key == "time") return FeedField::kTime;
+        if (Is(key, "text")) return FeedField::kText;
+        if (Is(key, "time")) return FeedField::kTime;
         break;
       case 5:
-        if (key == "label") return FeedField::kLabel;
+        if (Is(key, "label")) return FeedField::kLabel;
         break;
       case 6:
-        if (key == "sender") return FeedField::kSender;
+        if (Is(key, "sender")) return FeedField::kSender;
         break;
       case 9:
-        if (key == "recipient") return FeedField::kRecipient;
+        if (Is(key, "recipient")) return FeedField::kRecipient;
         break;
     }
     return FeedFieldFromName(key);

@@ -383,6 +383,8 @@ Action VerdictEvaluator::Write(const SmsRecord& r, const config::Verdict& v, Rep
 
 namespace {
 
+// A work unit. Batches are recycled (writer → reader): their records' texts and their output
+// buffer keep their memory, so the steady state allocates nothing per record or per batch.
 struct Batch {
   uint64_t seq = 0;
   std::vector<SmsRecord> records;
@@ -442,6 +444,19 @@ class Queues {
     --in_flight_;
     space_.notify_one();
   }
+  // Writer: a written batch, for the reader to fill again.
+  void Recycle(std::unique_ptr<Batch> b) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(std::move(b));
+  }
+  // Reader: a recycled batch, or nullptr.
+  std::unique_ptr<Batch> TakeFree() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return nullptr;
+    std::unique_ptr<Batch> b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
   void Abort() {
     std::lock_guard<std::mutex> lock(mu_);
     abort_ = true;
@@ -461,6 +476,7 @@ class Queues {
   size_t in_flight_ = 0;
   std::deque<std::unique_ptr<Batch>> work_;
   std::deque<std::unique_ptr<Batch>> done_;
+  std::vector<std::unique_ptr<Batch>> free_;  // at most the batches in flight
   bool work_closed_ = false;
   int workers_done_ = 0;
   bool abort_ = false;
@@ -492,10 +508,9 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
       VerdictEvaluator ev(pipeline, signals, options.profile);
       while (std::unique_ptr<Batch> b = q.PopWork()) {
         const int64_t wall = WallSeconds();
-        b->out.reserve(b->records.size() * 320);
+        b->out.reserve(b->records.size() * 384);
         ev.EvaluateAll(b->records.data(), b->records.size(), wall, &b->out, &counters[t]);
-        b->records.clear();
-        q.PushDone(std::move(b));
+        q.PushDone(std::move(b));  // the records stay, to be filled again
       }
       q.WorkerExit();
     });
@@ -519,15 +534,20 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
           write_status = absl::InternalError(Cat("write error: ", std::strerror(errno)));
           q.Abort();
         }
+        b->out.clear();
+        q.Recycle(std::move(b));
         q.Retire();
         continue;
       }
       pending.emplace(b->seq, std::move(b));
       while (!pending.empty() && pending.begin()->first == next) {
-        if (write_status.ok() && !write_all(pending.begin()->second->out)) {
+        std::unique_ptr<Batch>& written = pending.begin()->second;
+        if (write_status.ok() && !write_all(written->out)) {
           write_status = absl::InternalError(Cat("write error: ", std::strerror(errno)));
           q.Abort();
         }
+        written->out.clear();
+        q.Recycle(std::move(written));
         pending.erase(pending.begin());
         ++next;
         q.Retire();
@@ -537,8 +557,11 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
 
   // The reader (this thread).
   Reassembler reassembler(options.reassembly);
+  SmsRecord rec;  // what the reader parses into
   std::vector<SmsRecord> ready;
   auto batch = std::make_unique<Batch>();
+  batch->records.reserve(batch_size);
+  size_t filled = 0;  // records of `batch` filled; those after it are recycled ones
   uint64_t seq = 0;
   size_t error_lines = 0;
   bool paced_start = false;
@@ -546,11 +569,16 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
   uint64_t wall_t0 = 0;
   uint64_t last_progress = start_ns;
   auto flush = [&] {
-    if (batch->records.empty()) return;
+    if (filled == 0) return;
+    batch->records.resize(filled);  // drops recycled records left over
     batch->seq = seq++;
     q.PushWork(std::move(batch));
-    batch = std::make_unique<Batch>();
-    batch->records.reserve(batch_size);
+    batch = q.TakeFree();
+    if (batch == nullptr) {
+      batch = std::make_unique<Batch>();
+      batch->records.reserve(batch_size);
+    }
+    filled = 0;
   };
   auto take_ready = [&] {
     for (SmsRecord& r : ready) {
@@ -569,13 +597,23 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
           std::this_thread::sleep_for(std::chrono::nanoseconds(target - now));
         }
       }
-      batch->records.push_back(std::move(r));
-      if (batch->records.size() >= batch_size) flush();
+      // Into the batch; a recycled record found in its place comes back to be parsed into.
+      if (filled < batch->records.size()) {
+        std::swap(batch->records[filled], r);
+      } else {
+        batch->records.push_back(std::move(r));
+      }
+      if (++filled >= batch_size) flush();
+    }
+    if (!ready.empty()) {
+      // One of the records now in `ready` is the next to parse into: its text's memory is
+      // reused (unless a long text made it big: memory stays bounded by ordinary texts).
+      rec = std::move(ready.back());
+      if (rec.text.capacity() > 4096) rec.text = std::string();
     }
     ready.clear();
   };
 
-  SmsRecord rec;
   FeedError err;
   uint64_t parse_ns = 0;  // reader.Next and the reassembler, with options.profile
   while (!q.aborted()) {

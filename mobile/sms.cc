@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/strings.h"
 #include "policy/identity.h"
@@ -49,8 +50,9 @@ std::string_view LabelName(Label l) {
 }
 
 absl::StatusOr<Label> ParseLabel(std::string_view s) {
-  if (s == "spam") return Label::kSpam;  // the usual spellings, before the general path
-  if (s == "ham") return Label::kHam;
+  // The usual spellings first (fixed-size compares), then the general path.
+  if (s.size() == 4 && std::memcmp(s.data(), "spam", 4) == 0) return Label::kSpam;
+  if (s.size() == 3 && std::memcmp(s.data(), "ham", 3) == 0) return Label::kHam;
   s = StripWhitespace(s);
   if (s.empty()) return Label::kNone;
   if (s.size() <= 5) {
