@@ -151,8 +151,8 @@ void VerdictEvaluator::ObserveSignals(const Message& message, int64_t now_s,
                                       std::vector<Match>* extra, ReplayCounters* c) {
   extra->clear();
   if (signals_ == nullptr) return;
-  const MessageFeatures f = ExtractFeatures(message, signals_->options().duplicate_min_words);
-  if (!signals_->Observe(f, now_s, extra).ok()) ++c->signal_errors;
+  ExtractFeaturesInto(message, signals_->options().duplicate_min_words, &features_);
+  if (!signals_->Observe(features_, now_s, extra).ok()) ++c->signal_errors;
 }
 
 void VerdictEvaluator::AddPipelineTimes(const config::StageTimes& st, uint64_t evaluate_ns,
@@ -599,7 +599,10 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
       }
       // Into the batch; a recycled record found in its place comes back to be parsed into.
       if (filled < batch->records.size()) {
-        std::swap(batch->records[filled], r);
+        SmsRecord& slot = batch->records[filled];
+        std::string spare = std::move(slot.text);
+        slot = std::move(r);
+        r.text = std::move(spare);  // only the text's memory matters (the rest is short)
       } else {
         batch->records.push_back(std::move(r));
       }
@@ -608,7 +611,7 @@ absl::StatusOr<ReplaySummary> Replay(FeedReader& reader, const config::Pipeline&
     if (!ready.empty()) {
       // One of the records now in `ready` is the next to parse into: its text's memory is
       // reused (unless a long text made it big: memory stays bounded by ordinary texts).
-      rec = std::move(ready.back());
+      rec.text = std::move(ready.back().text);  // Next resets every other field
       if (rec.text.capacity() > 4096) rec.text = std::string();
     }
     ready.clear();

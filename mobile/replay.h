@@ -131,6 +131,7 @@ class VerdictEvaluator {
   std::unique_ptr<config::Pipeline::Context> ctx_;
   Message message_;  // rebuilt for every record (BuildMessageViewing), its memory reused
   std::vector<Match> extra_;
+  MessageFeatures features_;  // ObserveSignals', its memory reused
   std::unique_ptr<GroupSlot[]> group_;  // EvaluateAll's messages, made on first use
   bool profile_;
   JsonBuffer json_;

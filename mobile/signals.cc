@@ -299,6 +299,15 @@ std::string CallbackKey(std::string_view number) {
 
 MessageFeatures ExtractFeatures(const Message& m, int min_words) {
   MessageFeatures f;
+  ExtractFeaturesInto(m, min_words, &f);
+  return f;
+}
+
+void ExtractFeaturesInto(const Message& m, int min_words, MessageFeatures* out) {
+  MessageFeatures& f = *out;
+  f.sender_hash = f.recipient_hash = f.fingerprint = 0;
+  f.domains.clear();
+  f.callbacks.clear();
   f.sender = m.sms.sender;
   f.recipient = m.sms.recipient;
   if (!f.sender.empty()) f.sender_hash = StableHash(f.sender);
@@ -352,7 +361,6 @@ MessageFeatures ExtractFeatures(const Message& m, int min_words) {
       }
     }
   }
-  return f;
 }
 
 // ------------------------------------------------------------------------------------------

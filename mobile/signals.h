@@ -114,6 +114,8 @@ struct MessageFeatures {
 // Extracts features from a built SMS Message (BuildMessage): hashes, the SimHash of the
 // text, URL hosts, and call-back numbers found with RE2 (7–15 digits, separators allowed).
 MessageFeatures ExtractFeatures(const Message& m, int min_words = 4);
+// The same into *out (every field replaced; its vectors' memory reused).
+void ExtractFeaturesInto(const Message& m, int min_words, MessageFeatures* out);
 
 // The call-back-number key: the last 10 digits of `number`'s digits (fewer if shorter);
 // "" if it has fewer than 7 digits.
