@@ -6,7 +6,6 @@
 #include "core/json_line.h"
 #include "core/status.h"
 #include "core/strings.h"
-#include "re2/re2.h"
 
 namespace veto::mobile {
 
@@ -203,13 +202,6 @@ class MemoryBehaviourStore : public BehaviourStore {
   std::atomic<uint64_t> evicted_{0};
 };
 
-const RE2& CallbackPattern() {
-  // A digit run of 7+ digits with single separators, optionally after '+'. Deliberately a
-  // flat character class: RE2's DFA stays small, and the shape is checked in C++ after.
-  static const RE2* re = new RE2(R"(\+?\d[\d .\-]{5,24}\d)");
-  return *re;
-}
-
 }  // namespace
 
 std::vector<std::string> CheckSignalOptions(const SignalOptions& o) {
@@ -287,6 +279,29 @@ std::vector<std::string> CheckSignalOptions(const SignalOptions& o) {
   return p;
 }
 
+bool FindCallbackNumber(std::string_view text, size_t pos, std::string_view* match) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  auto in_class = [&](char c) { return digit(c) || c == ' ' || c == '.' || c == '-'; };
+  const size_t n = text.size();
+  for (size_t s = pos; s < n; ++s) {
+    // The leftmost start: an optional '+' (taken when a match follows it), then a digit d.
+    const size_t d = text[s] == '+' ? s + 1 : s;
+    if (d >= n || !digit(text[d])) continue;
+    // [\d .\-]{5,24}\d, greedy: the last digit f with d + 6 <= f <= d + 25 and every byte
+    // between d and f in the class.
+    const size_t limit = std::min(n, d + 26);
+    size_t run_end = d + 1;
+    while (run_end < limit && in_class(text[run_end])) ++run_end;
+    for (size_t f = run_end; f-- > d + 6;) {
+      if (digit(text[f])) {
+        *match = text.substr(s, f + 1 - s);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 std::string CallbackKey(std::string_view number) {
   std::string digits;
   for (char c : number) {
@@ -331,21 +346,17 @@ void ExtractFeaturesInto(const Message& m, int min_words, MessageFeatures* out) 
     }
     if (f.domains.size() > 64) break;
   }
-  // Call-back numbers: RE2 over the text, only when it holds 7 digits at all (most do not).
+  // Call-back numbers, only when the text holds 7 digits at all (most do not).
   std::string_view text = m.sms.text;
   int digits = 0;
   for (char ch : text) digits += ch >= '0' && ch <= '9';
   if (digits >= 7) {
-    const RE2& re = CallbackPattern();
-    re2::StringPiece in(text.data(), text.size());
-    re2::StringPiece match;
     size_t pos = 0;
     int guard = 0;
-    while (guard++ < 32 && pos < text.size() &&
-           re.Match(in, pos, text.size(), RE2::UNANCHORED, &match, 1)) {
-      pos = static_cast<size_t>(match.data() - text.data()) + match.size();
+    std::string_view cand;
+    while (guard++ < 32 && pos < text.size() && FindCallbackNumber(text, pos, &cand)) {
+      pos = static_cast<size_t>(cand.data() - text.data()) + cand.size();
       // Split on double separators ("12 - 34"): each side is its own candidate.
-      std::string_view cand(match.data(), match.size());
       size_t start = 0;
       for (size_t i = 0; i <= cand.size(); ++i) {
         const bool sep_run = i + 1 < cand.size() && !(cand[i] >= '0' && cand[i] <= '9') &&

@@ -52,10 +52,6 @@
 #include "mobile/sketch.h"
 #include "mobile/sms.h"
 
-namespace re2 {
-class RE2;
-}
-
 namespace veto::mobile {
 
 struct SignalOptions {
@@ -112,10 +108,16 @@ struct MessageFeatures {
 };
 
 // Extracts features from a built SMS Message (BuildMessage): hashes, the SimHash of the
-// text, URL hosts, and call-back numbers found with RE2 (7–15 digits, separators allowed).
+// text, URL hosts, and call-back numbers (FindCallbackNumber: 7+ digits, separators allowed).
 MessageFeatures ExtractFeatures(const Message& m, int min_words = 4);
 // The same into *out (every field replaced; its vectors' memory reused).
 void ExtractFeaturesInto(const Message& m, int min_words, MessageFeatures* out);
+
+// The leftmost match at or after `pos` of the call-back number pattern
+// `\+?\d[\d .\-]{5,24}\d` (a digit run of 7+ digits with single separators, optionally
+// after '+'), exactly as RE2 finds it (leftmost-first, greedy), written out because it runs
+// over every text with 7 digits. False if there is none.
+bool FindCallbackNumber(std::string_view text, size_t pos, std::string_view* match);
 
 // The call-back-number key: the last 10 digits of `number`'s digits (fewer if shorter);
 // "" if it has fewer than 7 digits.

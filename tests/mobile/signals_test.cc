@@ -6,6 +6,7 @@
 
 #include "core/strings.h"
 #include "gtest/gtest.h"
+#include "re2/re2.h"
 #include "mobile/sms.h"
 
 namespace veto::mobile {
@@ -117,6 +118,41 @@ TEST(Sketch, SimHashEqualsTheTextbookCount) {
       ASSERT_EQ(SimHash(text), TextbookSimHash(text)) << n << ": " << text;
     }
   }
+}
+
+// FindCallbackNumber is RE2's leftmost-first match of the pattern it documents, on texts
+// made of the bytes that matter (digits, '+', the separators, letters) around the limits
+// of the {5,24} repeat.
+TEST(Signals, CallbackScannerEqualsRe2) {
+  const RE2 re(R"(\+?\d[\d .\-]{5,24}\d)");
+  const std::string alphabet = "0123456789+ .-a";
+  uint32_t seed = 7;
+  auto next = [&] {
+    seed = seed * 1103515245 + 12345;
+    return seed >> 8;
+  };
+  int matches = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::string text(next() % 48, ' ');
+    // Mostly digits, so long runs (past 26 bytes) occur.
+    for (char& c : text) c = next() % 3 ? alphabet[next() % 10] : alphabet[next() % alphabet.size()];
+    for (size_t pos = 0; pos <= text.size(); pos += 1 + next() % 8) {
+      re2::StringPiece in(text.data(), text.size()), m;
+      const bool want = re.Match(in, pos, text.size(), RE2::UNANCHORED, &m, 1);
+      std::string_view got;
+      ASSERT_EQ(FindCallbackNumber(text, pos, &got), want) << text << " @" << pos;
+      if (want) {
+        ++matches;
+        ASSERT_EQ(got.data() - text.data(), m.data() - text.data()) << text << " @" << pos;
+        ASSERT_EQ(got.size(), m.size()) << text << " @" << pos;
+      }
+    }
+  }
+  EXPECT_GT(matches, 10000);
+  std::string_view got;
+  ASSERT_TRUE(FindCallbackNumber("call +44 7700-900.123 now", 0, &got));
+  EXPECT_EQ(got, "+44 7700-900.123");
+  EXPECT_FALSE(FindCallbackNumber("call 12345 now", 0, &got));  // too short for the pattern
 }
 
 TEST(Sketch, SimHashNearDuplicates) {
