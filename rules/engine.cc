@@ -43,7 +43,7 @@ constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '2'};
 // The list of patterns found over the compile budget, in the cache directory.
 constexpr char kSlowPatternsFile[] = "slow-patterns";
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
-constexpr int kTranslationVersion = 15;
+constexpr int kTranslationVersion = 16;
 
 uint64_t Fnv1a(std::string_view data, uint64_t h) {
   for (unsigned char c : data) {

@@ -380,8 +380,8 @@ namespace veto::rules {
 namespace {
 
 // The compile budget (EngineOptions::compile_budget_ms) with rules a user might bring:
-// tests/data/rules/hostile_compile.cf. The budget is set low so the test compiles each slow
-// pattern for a second or less; the default (250 ms) gives stock databases a wide margin.
+// tests/data/rules/hostile_compile.cf. The budget is set low (10 ms; the default is 250) so
+// the slow patterns take well under a second each; PLAIN compiles in about 1 ms.
 class EngineBudgetTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -416,19 +416,20 @@ class EngineBudgetTest : public ::testing::Test {
 
   // The rules still match as written (PCRE2 confirms what Hyperscan no longer runs exactly).
   static void ExpectCorrectHits(const CompiledRules& rules) {
-    std::string gap(400, '-');  // SLOW_BARE allows 600 bytes between its letters
-    auto h = HitsOf(rules, "Subject: s\n\nxx a" + gap + "b c d yy\n");
+    auto h = HitsOf(rules, "Subject: s\n\nxx aaaaaa bbbbbbb yy\n");
     EXPECT_TRUE(h.contains("SLOW_BARE"));
     EXPECT_FALSE(h.contains("SLOW_GATED"));
     EXPECT_TRUE(h.contains("LOOKAHEAD_EVERYWHERE"));
     EXPECT_FALSE(h.contains("PLAIN"));
-    h = HitsOf(rules, "Subject: s\n\nxx a" + gap + gap + "b c d yy\n");  // a..b too far
+    h = HitsOf(rules, "Subject: s\n\nxx aaaaa bbbbbbb yy\n");  // one a too few
     EXPECT_FALSE(h.contains("SLOW_BARE"));
-    h = HitsOf(rules, "Subject: s\n\nsend casha" + gap + gap + "b c d\n");  // 1000 allowed
+    h = HitsOf(rules, "Subject: s\n\nsend aaaaaabbbbbbb money\n");
     EXPECT_TRUE(h.contains("SLOW_GATED"));
-    h = HitsOf(rules, "Subject: s\n\nsend cash now, a b c d, Hello World\n");
-    EXPECT_FALSE(h.contains("SLOW_GATED"));  // the gate literal alone is not a match
-    EXPECT_TRUE(h.contains("SLOW_BARE"));
+    h = HitsOf(rules, "Subject: s\n\nsend aaaaaabbbbbbb" + std::string(40, '-') + "money\n");
+    EXPECT_FALSE(h.contains("SLOW_GATED"));  // too far from the last b
+    h = HitsOf(rules, "Subject: s\n\ncash money, Hello World\n");
+    EXPECT_FALSE(h.contains("SLOW_GATED"));  // the gate literals alone are not a match
+    EXPECT_FALSE(h.contains("SLOW_BARE"));
     EXPECT_TRUE(h.contains("PLAIN"));
   }
 
@@ -438,7 +439,7 @@ class EngineBudgetTest : public ::testing::Test {
 
 TEST_F(EngineBudgetTest, SlowPatternsLeaveHyperscanAndAreReported) {
   EngineOptions eo;
-  eo.compile_budget_ms = 20;
+  eo.compile_budget_ms = 10;
   eo.cache_dir = dir_;
   CompileReport cold;
   auto r1 = CompiledRules::Compile(set_, eo, &cold);
@@ -479,7 +480,7 @@ TEST_F(EngineBudgetTest, SlowPatternsLeaveHyperscanAndAreReported) {
 
 TEST_F(EngineBudgetTest, WithoutACacheTheCompileFinishesTheSameWay) {
   EngineOptions eo;
-  eo.compile_budget_ms = 20;
+  eo.compile_budget_ms = 10;
   CompileReport report;
   auto r = CompiledRules::Compile(set_, eo, &report);
   ASSERT_TRUE(r.ok()) << r.status();

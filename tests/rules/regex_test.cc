@@ -485,10 +485,16 @@ TEST(TranslateTest, PrefilterRelaxations) {
   EXPECT_TRUE(wide.prefilter);
   EXPECT_EQ(wide.expression.find("2048"), std::string::npos) << wide.expression;
   EXPECT_EQ(wide.expression.find("{0,99}"), std::string::npos) << wide.expression;
-  // ... but never in exact mode.
+  // Patterns Hyperscan could run exactly are widened too when a bounded repeat reaches 32
+  // (it compiles [^>]{1,1000} about 100 times slower than [^>]+), and PCRE2 confirms; shorter
+  // repeats stay exact.
   HyperscanPattern exact = MustTranslate("/a[^>]{0,2048}b/");
-  EXPECT_FALSE(exact.prefilter);
-  EXPECT_NE(exact.expression.find("{0,2048}"), std::string::npos) << exact.expression;
+  EXPECT_TRUE(exact.prefilter);
+  EXPECT_EQ(exact.why_prefilter, "bounded repeats widened");
+  EXPECT_EQ(exact.expression.find("{0,2048}"), std::string::npos) << exact.expression;
+  HyperscanPattern short_repeat = MustTranslate("/a[^>]{0,31}b/");
+  EXPECT_FALSE(short_repeat.prefilter);
+  EXPECT_NE(short_repeat.expression.find("{0,31}"), std::string::npos) << short_repeat.expression;
   // Bounded repeats of groups are widened in prefilter mode whatever their size (Hyperscan
   // unrolls them copy by copy); repeats of one class below 32 stay.
   HyperscanPattern group = MustTranslate("/(?=x)your\\s(?:\\w{1,15}\\s){0,10}share/");
