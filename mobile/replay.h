@@ -123,6 +123,7 @@ class VerdictEvaluator {
 
   struct GroupSlot {
     Message message;
+    MessageFeatures features;
     std::vector<Match> extra;
   };
 

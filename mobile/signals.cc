@@ -172,6 +172,12 @@ class MemoryBehaviourStore : public BehaviourStore {
     return absl::OkStatus();
   }
 
+  void Prefetch(uint64_t sender_hash) override {
+    Shard<SenderState>& sh = senders_[sender_hash % kShards];
+    std::lock_guard<std::mutex> lock(sh.mu);
+    sh.map.prefetch(sender_hash);
+  }
+
   BehaviourStats Stats() const override {
     BehaviourStats st;
     for (const auto& sh : senders_) {
@@ -629,6 +635,14 @@ absl::StatusOr<std::unique_ptr<SignalEngine>> SignalEngine::Create(
 
 std::unique_ptr<BehaviourStore> NewMemoryBehaviourStore(const SignalOptions& o) {
   return std::make_unique<MemoryBehaviourStore>(o);
+}
+
+void SignalEngine::Prefetch(const MessageFeatures& f) {
+  if (f.fingerprint != 0) {
+    std::lock_guard<std::mutex> lock(fp_mu_);
+    fp_index_.Prefetch(f.fingerprint);
+  }
+  if (!f.sender.empty()) store_->Prefetch(f.sender_hash);
 }
 
 uint64_t SignalEngine::CanonicalFingerprint(uint64_t fp) {

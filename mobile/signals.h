@@ -159,6 +159,9 @@ class BehaviourStore {
   virtual absl::Status ObserveBatch(const std::vector<BehaviourQuery>& qs,
                                     std::vector<BehaviourCounts>* out);
   virtual BehaviourStats Stats() const = 0;
+  // A hint that a message from this sender (sender_hash) comes soon: the in-process store
+  // starts loading its state into the caches. Changes nothing. Default: nothing.
+  virtual void Prefetch(uint64_t sender_hash) { (void)sender_hash; }
 };
 
 // The in-process store: sharded tables keyed by 64-bit hashes.
@@ -242,6 +245,10 @@ class SignalEngine {
   // error (Redis down) is returned after the signals that need no store were appended; the
   // caller decides (the replay counts it and goes on).
   absl::Status Observe(const MessageFeatures& f, int64_t now, std::vector<Match>* out);
+  // A hint that `f` is observed soon (the replay gives it two messages ahead): the state its
+  // observation reads — the near-duplicate index bands, the sender's counters — starts loading
+  // into the caches, which those large tables otherwise miss. Changes nothing.
+  void Prefetch(const MessageFeatures& f);
   // The same for several messages at once, in order; (*out)[i] gets message i's signals. One
   // store round trip for all (the Redis consumer's batches).
   absl::Status ObserveBatch(const std::vector<const MessageFeatures*>& fs,

@@ -185,6 +185,12 @@ std::optional<uint64_t> NearDupIndex::FindNear(uint64_t fp) const {
   return std::nullopt;
 }
 
+void NearDupIndex::Prefetch(uint64_t fp) const {
+  for (uint32_t band = 0; band < 4; ++band) {
+    bands_.prefetch((band << 16) | static_cast<uint32_t>((fp >> (band * 16)) & 0xFFFF));
+  }
+}
+
 void NearDupIndex::Insert(uint64_t fp) {
   for (uint32_t band = 0; band < 4; ++band) {
     const uint32_t key = (band << 16) | static_cast<uint32_t>((fp >> (band * 16)) & 0xFFFF);

@@ -59,6 +59,8 @@ class NearDupIndex {
   // are found even when the caller keeps no band entries for them.
   std::optional<uint64_t> FindNear(uint64_t fp) const;
   void Insert(uint64_t fp);
+  // Starts loading the buckets FindNear(fp) reads into the caches. Changes nothing.
+  void Prefetch(uint64_t fp) const;
   void Erase(uint64_t fp);
   void Clear() { bands_.clear(); }
   size_t MemoryBytes() const;
