@@ -45,28 +45,61 @@ constexpr char kSlowPatternsFile[] = "slow-patterns";
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
 constexpr int kTranslationVersion = 16;
 
-uint64_t Fnv1a(std::string_view data, uint64_t h) {
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ull;
+// Two independent 64-bit hashes of a sequence of byte strings, 8 bytes at a time (a warm start
+// keys ~100 databases by every expression they hold: a byte-at-a-time hash of those megabytes
+// was a tenth of its CPU time). Each string is prefixed with its length, so pieces cannot run
+// into each other. Stable across runs and builds (cache file names depend on it).
+class KeyHasher {
+ public:
+  void Add(std::string_view s) {
+    Mix(s.size());
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      Mix(w);
+    }
+    uint64_t tail = 0;
+    std::memcpy(&tail, s.data() + i, s.size() - i);
+    Mix(tail);
   }
-  return h;
-}
+  void Add(uint64_t v) { Mix(v); }
+  std::string Hex() const {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a_),
+                  static_cast<unsigned long long>(b_));
+    return buf;
+  }
+
+ private:
+  // The high and low halves of the 128-bit product, folded (as in wyhash).
+  static uint64_t Fold(uint64_t x, uint64_t y) {
+    unsigned __int128 p = static_cast<unsigned __int128>(x) * y;
+    return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
+  }
+  void Mix(uint64_t w) {
+    a_ = Fold(a_ ^ w, 0xa0761d6478bd642full);
+    b_ = Fold(b_ ^ w ^ 0xe7037ed1a0b428dbull, 0x8ebc6af09c88c6e3ull);
+  }
+  uint64_t a_ = 0x243f6a8885a308d3ull;
+  uint64_t b_ = 0x13198a2e03707344ull;
+};
 
 std::string CacheKey(const std::vector<std::string>& exprs, const std::vector<unsigned>& flags,
                      std::string_view salt) {
   hs_platform_info_t platform{};
   hs_populate_platform(&platform);
-  std::string input = Cat(hs_version(), "|", platform.tune, "|", platform.cpu_features, "|",
-                          salt, "|", exprs.size());
-  for (size_t i = 0; i < exprs.size(); ++i) input += Cat("|", flags[i], ":", exprs[i]);
-  // Two independent 64-bit hashes: a collision would need both to collide.
-  uint64_t a = Fnv1a(input, 14695981039346656037ull);
-  uint64_t b = Fnv1a(input, 0x9e3779b97f4a7c15ull);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
-                static_cast<unsigned long long>(b));
-  return buf;
+  KeyHasher h;
+  h.Add(std::string_view(hs_version()));
+  h.Add(platform.tune);
+  h.Add(platform.cpu_features);
+  h.Add(salt);
+  h.Add(exprs.size());
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    h.Add(flags[i]);
+    h.Add(exprs[i]);
+  }
+  return h.Hex();
 }
 
 // One change CompileDatabase made to a database's pattern list, in order; `index` is the
