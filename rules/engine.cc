@@ -39,7 +39,9 @@ using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 // (Hyperscan version and platform, each expression and flag as first given, the cost
 // threshold and the compile budget), so a stale or foreign file is never used and a warm
 // start replays the same changes. A damaged file is ignored.
-constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '2'};
+// The header (magic and moves) ends with a KeyHasher checksum of itself: a damaged move would
+// map Hyperscan's ids to the wrong patterns (hs_deserialize_database checks the database).
+constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '3'};
 // The list of patterns found over the compile budget, in the cache directory.
 constexpr char kSlowPatternsFile[] = "slow-patterns";
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
@@ -176,6 +178,11 @@ bool ReadCache(const std::string& path, CachedDatabase* out) {
       return false;
     out->moves.push_back(std::move(m));
   }
+  KeyHasher header;
+  header.Add(std::string_view(data).substr(0, pos));
+  const std::string sum = header.Hex();
+  if (pos + sum.size() > data.size() || data.compare(pos, sum.size(), sum) != 0) return false;
+  pos += sum.size();
   uint64_t size = 0;
   if (!take(&size, 8) || pos + size != data.size()) return false;
   out->serialized = std::move(data);  // no copy of the (large) database: skip the header
@@ -201,6 +208,9 @@ void WriteCache(const std::string& path, const CachedDatabase& c) {
     put_string(m.why);
     put_string(m.expression);
   }
+  KeyHasher header;
+  header.Add(data);
+  data += header.Hex();
   uint64_t size = c.serialized.size();
   put(&size, 8);
   data.append(c.serialized);

@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "email/parser.h"
@@ -476,6 +478,50 @@ TEST_F(EngineBudgetTest, SlowPatternsLeaveHyperscanAndAreReported) {
   EXPECT_THAT(reload_notes["SLOW_BARE"], ::testing::HasSubstr("compile over budget"));
   EXPECT_THAT(reload_notes["SLOW_GATED"], ::testing::HasSubstr("gated by 2 literals"));
   ExpectCorrectHits(**r3);
+}
+
+TEST_F(EngineBudgetTest, DamagedCacheFilesAreNotTrusted) {
+  EngineOptions eo;
+  eo.compile_budget_ms = 10;
+  eo.cache_dir = dir_;
+  CompileReport cold;
+  ASSERT_TRUE(CompiledRules::Compile(set_, eo, &cold).ok());
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    if (entry.path().extension() == ".hsdb") files.push_back(entry.path());
+  }
+  ASSERT_FALSE(files.empty());
+  for (const std::string& path : files) {
+    std::string original;
+    {
+      std::ifstream in(path, std::ios::binary);
+      original.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    // Flip bytes across the header (the recorded moves and their checksum) and cut the file
+    // short: each time the database is compiled again, or loaded intact, never misread.
+    std::vector<std::string> damaged;
+    for (size_t i = 0; i < std::min<size_t>(original.size(), 400); i += 13) {
+      std::string d = original;
+      d[i] = static_cast<char>(d[i] ^ 0x41);
+      damaged.push_back(d);
+    }
+    damaged.push_back(original.substr(0, original.size() / 2));
+    damaged.push_back(original.substr(0, 20));
+    for (const std::string& d : damaged) {
+      {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << d;
+      }
+      CompileReport report;
+      auto r = CompiledRules::Compile(set_, eo, &report);
+      ASSERT_TRUE(r.ok());
+      EXPECT_EQ(report.pcre_only, cold.pcre_only);
+      EXPECT_EQ(Notes(report), Notes(cold));
+      ExpectCorrectHits(**r);
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << original;
+    }
+  }
 }
 
 TEST_F(EngineBudgetTest, WithoutACacheTheCompileFinishesTheSameWay) {
