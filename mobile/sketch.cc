@@ -249,27 +249,35 @@ constexpr Pow2NegTable kPow2Neg;
 
 }  // namespace
 
-void HyperLogLog::Add(uint64_t hash) {
-  const uint64_t idx = hash >> (64 - p_);
-  const uint64_t rest = (hash << p_) | (uint64_t{1} << (p_ - 1));  // guard bit bounds the rank
+namespace {
+
+// The HyperLogLog arithmetic on registers regs[0..2^p), shared by HyperLogLog and
+// RecipientSet's inline one.
+inline void HllAdd(uint8_t* regs, int p, double* sum, uint32_t* zeros, uint64_t hash) {
+  const uint64_t idx = hash >> (64 - p);
+  const uint64_t rest = (hash << p) | (uint64_t{1} << (p - 1));  // guard bit bounds the rank
   const uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
-  const uint8_t old = regs_[idx];
+  const uint8_t old = regs[idx];
   if (rank > old) {
-    regs_[idx] = rank;
-    sum_ += kPow2Neg.v[rank] - kPow2Neg.v[old];  // registers hold ranks <= 64 - p + 1
-    zeros_ -= old == 0;
+    regs[idx] = rank;
+    *sum += kPow2Neg.v[rank] - kPow2Neg.v[old];  // registers hold ranks <= 64 - p + 1
+    *zeros -= old == 0;
   }
 }
 
-double HyperLogLog::Estimate() const {
-  const double m = static_cast<double>(regs_.size());
-  const double sum = sum_;
-  const uint32_t zeros = zeros_;
+inline double HllEstimate(size_t registers, double sum, uint32_t zeros) {
+  const double m = static_cast<double>(registers);
   const double alpha = m == 16 ? 0.673 : m == 32 ? 0.697 : m == 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
   double e = alpha * m * m / sum;
   if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / zeros);  // linear counting
   return e;
 }
+
+}  // namespace
+
+void HyperLogLog::Add(uint64_t hash) { HllAdd(regs_.data(), p_, &sum_, &zeros_, hash); }
+
+double HyperLogLog::Estimate() const { return HllEstimate(regs_.size(), sum_, zeros_); }
 
 void HyperLogLog::Merge(const HyperLogLog& other) {
   if (other.regs_.size() != regs_.size()) return;
@@ -281,6 +289,10 @@ void HyperLogLog::Merge(const HyperLogLog& other) {
     zeros_ += regs_[i] == 0;
   }
 }
+
+void RecipientSet::Hll::Add(uint64_t hash) { HllAdd(regs, kP, &sum, &zeros, hash); }
+
+double RecipientSet::Hll::Estimate() const { return HllEstimate(sizeof regs, sum, zeros); }
 
 void RecipientSet::Add(uint64_t hash) {
   // Everything is kept as a 32-bit hash (inline) and re-mixed to 64 bits for the HLL, so a
@@ -297,7 +309,7 @@ void RecipientSet::Add(uint64_t hash) {
     small_[n_++] = h32;
     return;
   }
-  hll_ = std::make_unique<HyperLogLog>(8);
+  hll_ = std::make_unique<Hll>();
   for (int i = 0; i < n_; ++i) hll_->Add(Mix64(small_[i]));
   hll_->Add(Mix64(h32));
 }

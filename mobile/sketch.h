@@ -94,20 +94,31 @@ class HyperLogLog {
 };
 
 // Distinct values of one window: exact for up to 6 values (their 32-bit hashes inline),
-// then a p=8 HyperLogLog (256 bytes) allocated on demand. Most senders send to a handful of
-// recipients, so most sets never allocate.
+// then a p=8 HyperLogLog (256 registers, one allocation) made on demand. Most senders send to
+// a handful of recipients, so most sets never allocate.
 class RecipientSet {
  public:
   static constexpr int kInline = 6;
   void Add(uint64_t hash);
   uint32_t Estimate() const;
   void Clear();
-  size_t HeapBytes() const { return hll_ ? sizeof(HyperLogLog) + hll_->registers() : 0; }
+  size_t HeapBytes() const { return hll_ ? sizeof(Hll) : 0; }
 
  private:
+  // A HyperLogLog with p = 8 (as HyperLogLog(8) counts) whose registers live in the same
+  // allocation as its sum: one pointer from the sender's or text's slot, not two (the replay
+  // misses the caches on these).
+  struct Hll {
+    static constexpr int kP = 8;
+    double sum = 256;     // Σ 2^-register
+    uint32_t zeros = 256;  // registers still 0
+    uint8_t regs[256] = {};
+    void Add(uint64_t hash);
+    double Estimate() const;
+  };
   std::array<uint32_t, kInline> small_{};
   uint8_t n_ = 0;
-  std::unique_ptr<HyperLogLog> hll_;
+  std::unique_ptr<Hll> hll_;
 };
 
 }  // namespace veto::mobile

@@ -1,5 +1,7 @@
 #include "mobile/signals.h"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
@@ -188,6 +190,39 @@ TEST(Sketch, RecipientSetExactThenApproximate) {
   for (int i = 0; i < 500; ++i) s.Add(StableHash(Cat("+4477009000", i)));
   EXPECT_NEAR(s.Estimate(), 500, 100);
   EXPECT_GT(s.HeapBytes(), 0u);
+}
+
+// RecipientSet's own p=8 HyperLogLog counts exactly as HyperLogLog(8) fed the same way (the
+// counts decide signals, so verdicts depend on them).
+TEST(Sketch, RecipientSetCountsAsHyperLogLog8) {
+  uint32_t seed = 3;
+  auto next = [&] {
+    seed = seed * 1103515245 + 12345;
+    return static_cast<uint64_t>(seed >> 4);
+  };
+  for (int run = 0; run < 20; ++run) {
+    RecipientSet s;
+    std::vector<uint32_t> seen;
+    std::unique_ptr<HyperLogLog> ref;
+    const int n = 1 + static_cast<int>(next() % 4000);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t h = StableHash(Cat("+4477", next() % (1 + n / 2)));
+      s.Add(h);
+      const uint32_t h32 = static_cast<uint32_t>(h >> 32);
+      if (ref) {
+        ref->Add(Mix64(h32));
+      } else if (std::find(seen.begin(), seen.end(), h32) == seen.end()) {
+        seen.push_back(h32);
+        if (seen.size() > RecipientSet::kInline) {
+          ref = std::make_unique<HyperLogLog>(8);
+          for (uint32_t v : seen) ref->Add(Mix64(v));
+        }
+      }
+      const uint32_t want =
+          ref ? static_cast<uint32_t>(std::lround(ref->Estimate())) : static_cast<uint32_t>(seen.size());
+      ASSERT_EQ(s.Estimate(), want) << run << " " << i;
+    }
+  }
 }
 
 TEST(Signals, RateAndDispersionFireAtThresholds) {
