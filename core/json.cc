@@ -4,10 +4,6 @@
 #include <cstdio>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace veto {
 
 void JsonWriter::Newline() {
@@ -217,13 +213,8 @@ char* JsonWriter::WriteQuoted(std::string_view s, char* p) {
     // non-ASCII (negative) both compare below 0x20. Stored whole; the caller's bound leaves
     // room (a plain byte is written as one byte, the bound allows six).
     while (i + 16 <= n) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
-      const __m128i stop = _mm_or_si128(
-          _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+      const unsigned mask = JsonStringStops16(data + i);
+      std::memcpy(p, data + i, 16);
       if (mask != 0) {
         const unsigned k = static_cast<unsigned>(__builtin_ctz(mask));
         p += k;

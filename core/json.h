@@ -18,6 +18,10 @@
 #include <string_view>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace veto {
 
 class JsonWriter {
@@ -56,6 +60,20 @@ class JsonWriter {
   std::vector<int> counts_;
   bool after_key_ = false;
 };
+
+#if defined(__SSE2__)
+// Of the 16 bytes at p, a bit for each byte that ends a run of plain JSON string bytes: a
+// control (< 0x20), a byte >= 0x80, '"' or '\\' (as signed bytes, controls and non-ASCII
+// both compare below 0x20). The writer copies up to the first such byte unescaped; the JSONL
+// reader's fast path reads a string up to it.
+inline unsigned JsonStringStops16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i stop = _mm_or_si128(
+      _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+  return static_cast<unsigned>(_mm_movemask_epi8(stop));
+}
+#endif
 
 }  // namespace veto
 

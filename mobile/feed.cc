@@ -11,6 +11,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/json.h"
 #include "core/json_line.h"
 #include "core/strings.h"
 #include "core/utf8.h"
@@ -445,13 +446,7 @@ class FlatJsonLine {
     while (true) {
       if (i >= n) return false;  // unterminated
 #if defined(__SSE2__)
-      // As signed bytes, controls (< 0x20) and non-ASCII (negative) both compare below 0x20.
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
-      const __m128i stop = _mm_or_si128(
-          _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+      const unsigned mask = JsonStringStops16(data + i);
       if (mask == 0) {
         i += 16;
         continue;
