@@ -902,6 +902,24 @@ std::string Seconds(double s) {
   return buf;
 }
 
+// This thread's CPU seconds to compile one expression alone (whether or not it compiles): how
+// the compile budget and VETO_DEBUG_COMPILE=2 find the patterns Hyperscan finds expensive.
+double CompileAloneSeconds(const std::string& expr, unsigned flags) {
+  hs_database_t* one = nullptr;
+  hs_compile_error_t* err = nullptr;
+  const double t0 = ThreadCpuSeconds();
+  if (hs_compile(expr.c_str(), flags, HS_MODE_BLOCK, nullptr, &one, &err) == HS_SUCCESS) {
+    hs_free_database(one);
+  } else {
+    hs_free_compile_error(err);
+  }
+  return ThreadCpuSeconds() - t0;
+}
+
+std::string OverBudget(double alone, double budget) {
+  return Cat("compile over budget (", Seconds(alone), " CPU alone, budget ", Seconds(budget), ")");
+}
+
 }  // namespace
 
 bool Engine::ApplyMove(const DatabaseMove& m, std::vector<std::string>& exprs,
@@ -997,16 +1015,7 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
     if (std::string_view(std::getenv("VETO_DEBUG_COMPILE")) == "2") {
       // Each pattern compiled alone, for finding the ones Hyperscan finds expensive.
       for (size_t k = 0; k < exprs.size(); ++k) {
-        hs_database_t* one = nullptr;
-        hs_compile_error_t* err = nullptr;
-        double t0 = ThreadCpuSeconds();
-        if (hs_compile(exprs[k].c_str(), flags[k], HS_MODE_BLOCK, nullptr, &one, &err) ==
-            HS_SUCCESS) {
-          hs_free_database(one);
-        } else {
-          hs_free_compile_error(err);
-        }
-        std::fprintf(stderr, "pattern: %.3f s CPU alone %s\n", ThreadCpuSeconds() - t0,
+        std::fprintf(stderr, "pattern: %.3f s CPU alone %s\n", CompileAloneSeconds(exprs[k], flags[k]),
                      slot_names_[patterns_[db->patterns[k]].slot].c_str());
       }
     }
@@ -1069,9 +1078,7 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
       }
     }
     for (auto k = known.rbegin(); k != known.rend(); ++k) {
-      move(OffHyperscan(k->first, exprs, *db,
-                        Cat("compile over budget (", Seconds(k->second), " CPU alone, budget ",
-                            Seconds(pattern_budget), ")")));
+      move(OffHyperscan(k->first, exprs, *db, OverBudget(k->second, pattern_budget)));
     }
   }
   bool budget_checked = false, firing_checked = false;
@@ -1102,16 +1109,7 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
         std::vector<std::pair<size_t, double>> slow;
         for (size_t k = 0; k < exprs.size(); ++k) {
           if (patterns_[db->patterns[k]].gated) continue;  // literals: never the slow part
-          hs_database_t* one = nullptr;
-          hs_compile_error_t* one_err = nullptr;
-          double t1 = ThreadCpuSeconds();
-          if (hs_compile(exprs[k].c_str(), flags[k], HS_MODE_BLOCK, nullptr, &one, &one_err) ==
-              HS_SUCCESS) {
-            hs_free_database(one);
-          } else {
-            hs_free_compile_error(one_err);
-          }
-          double alone = ThreadCpuSeconds() - t1;
+          const double alone = CompileAloneSeconds(exprs[k], flags[k]);
           if (alone > pattern_budget) slow.emplace_back(k, alone);
         }
         {
@@ -1120,9 +1118,7 @@ absl::Status Engine::CompileDatabase(std::vector<std::string>& exprs, std::vecto
           if (!slow.empty()) slow_changed_ = true;
         }
         for (auto k = slow.rbegin(); k != slow.rend(); ++k) {
-          move(OffHyperscan(k->first, exprs, *db,
-                            Cat("compile over budget (", Seconds(k->second),
-                                " CPU alone, budget ", Seconds(pattern_budget), ")")));
+          move(OffHyperscan(k->first, exprs, *db, OverBudget(k->second, pattern_budget)));
         }
         if (slow.empty()) {
           std::lock_guard<std::mutex> lock(compile_mu_);
@@ -1277,15 +1273,19 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   std::vector<absl::StatusOr<HyperscanPattern>> cached_translations;
   std::vector<std::string> new_translations;
   std::string translations_path;
+  // The regex rules, in load order: what the loop below translates, and what the cached
+  // translations are keyed by.
+  std::vector<const Rule*> to_translate;
+  for (const Rule& r : set.rules) {
+    if (r.scores[score_set] == 0 || r.type == RuleType::kMeta || r.type == RuleType::kEval ||
+        (r.type == RuleType::kHeader && r.header.exists))
+      continue;
+    to_translate.push_back(&r);
+  }
   if (!cache_dir_.empty()) {
     std::string key_input = Cat(hs_version(), "|", kTranslationVersion, "|", kExpensiveCost);
-    for (const Rule& r : set.rules) {
-      // Exactly the rules the loop below translates, in the same order.
-      if (r.scores[score_set] == 0 || r.type == RuleType::kMeta || r.type == RuleType::kEval ||
-          (r.type == RuleType::kHeader && r.header.exists))
-        continue;
-      key_input += Cat("\x01", r.regex.pattern, "\x02", r.regex.modifiers);
-    }
+    for (const Rule* r : to_translate)
+      key_input += Cat("\x01", r->regex.pattern, "\x02", r->regex.modifiers);
     translations_path = Cat(cache_dir_, "/", CacheKey({key_input}, {0}, ""), ".translations");
     if (std::string data; ReadWholeFile(translations_path, &data)) {
       for (std::string_view line : Split(data, '\n')) {
@@ -1305,28 +1305,19 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   // Without a (complete) cached list, translate every regex rule up front, in parallel: each
   // translation is independent (and includes PCRE2 compiles and Hyperscan syntax checks).
   std::vector<absl::StatusOr<HyperscanPattern>> fresh_translations;
-  {
-    std::vector<const Rule*> to_translate;
-    for (const Rule& r : set.rules) {
-      if (r.scores[score_set] == 0 || r.type == RuleType::kMeta || r.type == RuleType::kEval ||
-          (r.type == RuleType::kHeader && r.header.exists))
-        continue;
-      to_translate.push_back(&r);
-    }
-    if (cached_translations.size() < to_translate.size()) {
-      size_t from = cached_translations.size();
-      fresh_translations.resize(to_translate.size(), absl::UnknownError(""));
-      const char* debug = std::getenv("VETO_DEBUG_COMPILE");
-      const bool per_rule = debug != nullptr && std::string_view(debug) == "2";
-      ParallelFor(to_translate.size() - from, [&](size_t i) {
-        double t0 = per_rule ? ThreadCpuSeconds() : 0;
-        fresh_translations[from + i] = TranslateRule(*to_translate[from + i]);
-        if (per_rule) {
-          std::fprintf(stderr, "translation: %.3f s CPU %s\n", ThreadCpuSeconds() - t0,
-                       to_translate[from + i]->name.c_str());
-        }
-      });
-    }
+  if (cached_translations.size() < to_translate.size()) {
+    size_t from = cached_translations.size();
+    fresh_translations.resize(to_translate.size(), absl::UnknownError(""));
+    const char* debug = std::getenv("VETO_DEBUG_COMPILE");
+    const bool per_rule = debug != nullptr && std::string_view(debug) == "2";
+    ParallelFor(to_translate.size() - from, [&](size_t i) {
+      double t0 = per_rule ? ThreadCpuSeconds() : 0;
+      fresh_translations[from + i] = TranslateRule(*to_translate[from + i]);
+      if (per_rule) {
+        std::fprintf(stderr, "translation: %.3f s CPU %s\n", ThreadCpuSeconds() - t0,
+                     to_translate[from + i]->name.c_str());
+      }
+    });
   }
 
   for (const Rule& r : set.rules) {
