@@ -54,11 +54,12 @@ std::string CoarsenExpression(std::string_view expression, bool hull_high_bytes 
 
 // A coarser expression matching a superset of `expression`, for Hyperscan's prefilter mode:
 // in every alternation, the branches that match only bounded runs of bytes >= 0x80 (UTF-8
-// look-alike letters, "[\xd0\xf0]\x9d(?:\x90[\x97\xb1]|...)") become one branch
-// "[those bytes]{min,max}", and an alternation of three or more branches made only of digits,
-// hex letters and 'x' (the numbers of "&#1013;"-style references) one such run. ASCII branches
-// stay exact, so on ASCII text the prefilter fires where the exact one did. Returns the input
-// when nothing changes or it cannot be parsed.
+// look-alike letters, "[\xd0\xf0]\x9d(?:\x90[\x97\xb1]|...)") become one branch "[\x80-\xff]+"
+// (unbounded: bounded runs made Hyperscan build megabyte DFAs), and an alternation of three or
+// more branches made only of digits, hex letters and 'x' (the numbers of "&#1013;"-style
+// references) one bounded run of those bytes. ASCII branches stay exact, so on ASCII text the
+// prefilter fires where the exact one did. Returns the input when nothing changes or it cannot
+// be parsed.
 std::string FoldRunsExpression(std::string_view expression);
 
 // The gate as one Hyperscan expression: an alternation of escaped literals, `count` times in
