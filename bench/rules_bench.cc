@@ -59,9 +59,9 @@ Fixture& Get() {
     } else {
       f->rules = *compiled;
       std::fprintf(stderr,
-                   "rules: %zu active; %zu exact, %zu prefiltered, %zu PCRE2-only; %zu databases "
+                   "rules: %zu active; %zu exact, %zu prefiltered (%zu on RE2), %zu PCRE2-only; %zu databases "
                    "(%zu cached), %.1f MB; compile/load %.2f s\n",
-                   report.rules_active, report.exact, report.prefiltered, report.pcre_only,
+                   report.rules_active, report.exact, report.prefiltered, report.re2, report.pcre_only,
                    report.databases, report.cache_hits, report.database_bytes / 1e6,
                    report.compile_seconds);
     }

@@ -103,12 +103,12 @@ void PrintReport(const rules::CompileReport& c, size_t files, size_t load_proble
   std::fprintf(f,
                "rules: %zu loaded from %zu files, %zu active (score set), %zu metas\n"
                "patterns: %zu exact, %zu prefiltered (PCRE2 confirm), %zu PCRE2 only, %zu counted "
-               "(multiple)\n"
+               "(multiple); %zu on RE2 sets\n"
                "evals: %zu native, %zu unsupported (value 0)\n"
                "databases: %zu (%zu from cache), %.1f MB; compile %.2f s; load problems %zu, "
                "compile problems %zu\n",
                c.rules_total, files, c.rules_active, c.metas, c.exact, c.prefiltered, c.pcre_only,
-               c.counted, c.evals_native, c.evals_unsupported, c.databases, c.cache_hits,
+               c.counted, c.re2, c.evals_native, c.evals_unsupported, c.databases, c.cache_hits,
                c.database_bytes / 1e6, c.compile_seconds, load_problems,
                c.problems.size() - c.evals_unsupported);
 }

@@ -22,6 +22,7 @@
 #include "rules/evals.h"
 #include "rules/header_values.h"
 #include "rules/meta.h"
+#include "rules/re2_set.h"
 #include "rules/regex.h"
 #include "rules/regex_analysis.h"
 
@@ -45,7 +46,7 @@ constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '3'};
 // The list of patterns found over the compile budget, in the cache directory.
 constexpr char kSlowPatternsFile[] = "slow-patterns";
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
-constexpr int kTranslationVersion = 16;
+constexpr int kTranslationVersion = 17;
 
 // Two independent 64-bit hashes of a sequence of byte strings, 8 bytes at a time (a warm start
 // keys ~100 databases by every expression they hold: a byte-at-a-time hash of those megabytes
@@ -220,8 +221,8 @@ void WriteCache(const std::string& path, const CachedDatabase& c) {
 // Translations (TranslateForHyperscan) are cached too: for large patterns they include a
 // trial Hyperscan compile, which otherwise dominates a warm start. One file per rule set,
 // one line per regex rule in load order:
-// "ok<TAB>flags<TAB>mode<TAB>cost<TAB>literal length<TAB>why<TAB>expression" (mode
-// 0 exact, 1 prefilter, 2 literal gate), "err<TAB>message" (PCRE2 only) or "bad<TAB>message"
+// "ok<TAB>flags<TAB>mode<TAB>cost<TAB>literal length<TAB>why<TAB>expression<TAB>RE2 program
+// size<TAB>RE2 expression" (mode 0 exact, 1 prefilter, 2 literal gate; RE2 empty if none), "err<TAB>message" (PCRE2 only) or "bad<TAB>message"
 // (neither engine can run it: a problem, not compiled again on a warm start)
 // or "err<TAB>message", with backslash, tab and newline escaped.
 std::string EscapeField(std::string_view s) {
@@ -255,7 +256,8 @@ std::string EncodeTranslation(const absl::StatusOr<HyperscanPattern>& t) {
   return Cat("ok\t", t->flags, "\t",
              t->gated ? 1 + static_cast<long long>(t->gate_count) : t->prefilter ? 1 : 0, "\t",
              static_cast<long long>(t->cost), "\t", static_cast<long long>(t->literal_length),
-             "\t", EscapeField(t->why_prefilter), "\t", EscapeField(t->expression));
+             "\t", EscapeField(t->why_prefilter), "\t", EscapeField(t->expression), "\t",
+             t->re2_program, "\t", EscapeField(t->re2_expression));
 }
 
 bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* out) {
@@ -268,9 +270,10 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
     *out = absl::FailedPreconditionError(UnescapeField(f[1]));
     return true;
   }
-  long long flags = 0, pre = 0, cost = 0, literal = 0;
-  if (f.size() != 7 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre) ||
-      !ParseInt(f[3], &cost) || !ParseInt(f[4], &literal) || literal < 0)
+  long long flags = 0, pre = 0, cost = 0, literal = 0, program = 0;
+  if (f.size() != 9 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre) ||
+      !ParseInt(f[3], &cost) || !ParseInt(f[4], &literal) || literal < 0 ||
+      !ParseInt(f[7], &program) || program < 0 || program > INT32_MAX)
     return false;
   HyperscanPattern hp;
   hp.flags = static_cast<unsigned>(flags);
@@ -281,6 +284,8 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
   hp.literal_length = static_cast<size_t>(literal);
   hp.why_prefilter = UnescapeField(f[5]);
   hp.expression = UnescapeField(f[6]);
+  hp.re2_program = static_cast<int>(program);
+  hp.re2_expression = UnescapeField(f[8]);
   *out = std::move(hp);
   return true;
 }
@@ -315,6 +320,9 @@ struct Database {
   bool matches_empty = true;
   std::string name;  // "body", "header Subject", ... (profiling)
   int id = -1;       // index into Engine::all_dbs_ (profiling)
+  // Instead of `db`: bare exact patterns on one RE2 lazy DFA (re2_set.h); set index -> the
+  // same `patterns` entry as a Hyperscan id.
+  std::unique_ptr<Re2Set> re2;
 };
 
 bool AnyAllowEmpty(const std::vector<unsigned>& flags) {
@@ -340,9 +348,18 @@ struct Sharded {
   std::deque<std::vector<unsigned>> flags;
   size_t light_shard = SIZE_MAX;  // compile time: the shards being filled
   size_t bare_shard = SIZE_MAX;
+  size_t re2_shard = SIZE_MAX;
+  int re2_program = 0;  // RE2 program size of the RE2 set being filled
 };
 
 constexpr size_t kShardLiteral = 3;
+
+// A pattern Hyperscan would run as an automaton of its own (no literal to split it around).
+bool IsBare(const HyperscanPattern& hp) { return !hp.gated && hp.literal_length < kShardLiteral; }
+bool IsSharded(RuleType t) {
+  return t == RuleType::kBody || t == RuleType::kRawBody || t == RuleType::kFull ||
+         t == RuleType::kUri;
+}
 constexpr size_t kBarePerShard = 6;
 constexpr size_t kLightPerShard = 200;
 
@@ -389,6 +406,13 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
 // a FailedPrecondition (a problem; the cache remembers it, so a warm start does not try again).
 absl::StatusOr<HyperscanPattern> TranslateRule(const Rule& r) {
   absl::StatusOr<HyperscanPattern> translated = TranslateForHyperscan(r.regex);
+  if (translated.ok() && IsBare(*translated) && IsSharded(r.type)) {
+    // Bare patterns RE2 reads the same way (exact) or more widely (prefilter: PCRE2 confirms
+    // its hits either way) run on RE2 sets (re2_set.h).
+    absl::StatusOr<std::string> re2 =
+        Re2Expression(translated->expression, translated->flags, &translated->re2_program);
+    if (re2.ok()) translated->re2_expression = *std::move(re2);
+  }
   if (!translated.ok() && !absl::IsFailedPrecondition(translated.status())) {
     absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
     if (!c.ok()) {
@@ -431,7 +455,7 @@ class Scratch : public MatchScratch {
       double scan_total = 0;
       for (double ns : scan_ns) scan_total += ns;
       std::fprintf(stderr, "Hyperscan time by database (total %.3f s):\n", scan_total / 1e9);
-      for (size_t k = 0; k < dbs.size() && k < 15; ++k) {
+      for (size_t k = 0; k < dbs.size() && k < 30; ++k) {
         size_t i = dbs[k].second;
         std::fprintf(stderr, "  %8.3f s %9zu scans %11zu bytes  %s\n", dbs[k].first / 1e9,
                      scan_calls[i], scan_bytes[i], scan_names[i].c_str());
@@ -450,6 +474,7 @@ class Scratch : public MatchScratch {
   std::vector<std::string> scan_names;
   std::vector<std::string> profile_names;
   hs_scratch_t* hs = nullptr;
+  std::vector<int> re2_hits;  // one RE2 set's matches in the current text
   std::vector<double> values;
   std::vector<uint8_t> matched;   // per pattern, for negation within one scan target
   std::vector<uint32_t> counted;  // per slot: hits counted so far (maxhits)
@@ -663,18 +688,26 @@ int Engine::OnPatternHit(int pi, ScanContext* c, bool confirmed) {
 void Engine::Scan(const Database& db, std::string_view text, size_t element, Scratch* s) const {
   ScanContext ctx{&patterns_, &db, s, text, element};
   for (int pi : db.counted_gates) s->gate_hits[pi] = 0;
-  const bool scan = db.db && (!text.empty() || db.matches_empty);
+  const bool scan = (db.db || db.re2) && (!text.empty() || db.matches_empty);
+  auto run = [&] {
+    if (db.db) {
+      hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs,
+              &Engine::OnMatch, &ctx);
+      return;
+    }
+    s->re2_hits.clear();
+    db.re2->Match(text, &s->re2_hits);
+    for (int id : s->re2_hits) OnMatch(static_cast<unsigned>(id), 0, 0, 0, &ctx);
+  };
   if (scan && !s->scan_ns.empty()) {
     auto t0 = std::chrono::steady_clock::now();
-    hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs,
-            &Engine::OnMatch, &ctx);
+    run();
     s->scan_ns[db.id] +=
         std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     ++s->scan_calls[db.id];
     s->scan_bytes[db.id] += text.size();
   } else if (scan) {
-    hs_scan(db.db.get(), text.data(), static_cast<unsigned>(text.size()), 0, s->hs,
-            &Engine::OnMatch, &ctx);
+    run();
   }
   for (int pi : db.pcre_only) {
     const Pattern& p = patterns_[pi];
@@ -1250,18 +1283,29 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   // Adds a pattern of a sharded field to a light or a bare shard (Sharded).
   auto add_sharded = [&](const Rule& r, int slot, const HyperscanPattern* hp,
                          const std::string& why, Sharded& field) {
-    bool bare = hp != nullptr && !hp->gated && hp->literal_length < kShardLiteral;
-    size_t& current = bare ? field.bare_shard : field.light_shard;
-    size_t limit = bare ? kBarePerShard : kLightPerShard;
-    if (current == SIZE_MAX || field.exprs[current].size() >= limit) {
+    bool bare = hp != nullptr && IsBare(*hp);
+    bool re2 = bare && !hp->re2_expression.empty();  // TranslateRule found an RE2 form
+    size_t& current = re2 ? field.re2_shard : bare ? field.bare_shard : field.light_shard;
+    size_t limit = re2 ? Re2Set::kMaxPatterns : bare ? kBarePerShard : kLightPerShard;
+    bool full = current != SIZE_MAX && field.exprs[current].size() >= limit;
+    if (re2 && current != SIZE_MAX && field.re2_program + hp->re2_program > Re2Set::kMaxProgram)
+      full = true;  // a DFA's states multiply with its patterns' sizes
+    if (current == SIZE_MAX || full) {
+      if (re2) field.re2_program = 0;
       current = field.dbs.size();
       field.dbs.emplace_back();
       field.exprs.emplace_back();
       field.flags.emplace_back();
+      if (re2) field.dbs.back().re2 = std::make_unique<Re2Set>();
     }
     size_t shard = current;
-    AddPattern(r, slot, hp, why, report, &field.exprs[shard], &field.flags[shard],
-               &field.dbs[shard]);
+    int pi = AddPattern(r, slot, hp, why, report, &field.exprs[shard], &field.flags[shard],
+                        &field.dbs[shard]);
+    if (pi >= 0 && re2) {
+      field.exprs[shard].back() = hp->re2_expression;
+      field.re2_program += hp->re2_program;
+      ++report->re2;
+    }
   };
   absl::flat_hash_map<std::string, size_t> header_group_of, mime_group_of;
   std::vector<std::vector<std::string>> header_x, mime_x;
@@ -1443,6 +1487,28 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     jobs.push_back({&header_x[i], &header_f[i], &headers_[i].db});
   for (size_t i = 0; i < mimeheaders_.size(); ++i)
     jobs.push_back({&mime_x[i], &mime_f[i], &mimeheaders_[i].db});
+  // RE2 sets compile in microseconds; the DFA is built as texts are matched.
+  for (size_t j = 0; j < jobs.size();) {
+    Database* db = jobs[j].db;
+    if (!db->re2) {
+      ++j;
+      continue;
+    }
+    for (const std::string& e : *jobs[j].exprs) {
+      if (absl::Status st = db->re2->Add(e); !st.ok()) return st;  // Re2Expression checked it
+    }
+    if (absl::Status st = db->re2->Compile(); !st.ok()) {
+      // Still matched, one pattern at a time.
+      for (int pi : db->patterns) {
+        const Rule* r = rule_of_slot_[patterns_[pi].slot];
+        report->notes.push_back({r->file, r->line, r->name,
+                                 Cat(st.message(), "; matched with RE2 pattern by pattern")});
+      }
+    }
+    db->matches_empty = false;  // Re2Expression refuses patterns that match ""
+    all_dbs_.push_back(db);
+    jobs.erase(jobs.begin() + static_cast<std::ptrdiff_t>(j));
+  }
   // Total expression length stands in for the compile work.
   auto weight = [](const Job& j) {
     size_t n = 0;
@@ -1463,7 +1529,8 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
   for (auto [field, name] : {std::pair{&body_, "body"}, {&rawbody_, "rawbody"}, {&full_, "full"},
                              {&uri_, "uri"}}) {
     for (size_t i = 0; i < field->dbs.size(); ++i) {
-      field->dbs[i].name = i == 0 ? std::string(name) : Cat(name, " shard ", i);
+      field->dbs[i].name = i == 0 ? std::string(name)
+                                  : Cat(name, field->dbs[i].re2 ? " re2 " : " shard ", i);
     }
     field->exprs.clear();
     field->flags.clear();

@@ -63,6 +63,7 @@ struct CompileReport {
   size_t rules_total = 0;
   size_t rules_active = 0;       // non-zero score in the active set (plus `__` sub-rules)
   size_t exact = 0;              // Hyperscan matches them exactly
+  size_t re2 = 0;                // exact or prefiltered, on RE2 sets instead (re2_set.h)
   size_t prefiltered = 0;        // Hyperscan prefilter + PCRE2 confirm
   size_t counted = 0;            // tflags multiple: counted with PCRE2
   size_t pcre_only = 0;          // Hyperscan refused them: PCRE2 alone (slow; in `notes`)

@@ -59,6 +59,10 @@ struct HyperscanPattern {
   // without one become automata it merges with each other, at a compile cost that grows fast
   // with their number, so the engine keeps those in small databases.
   size_t literal_length = 0;
+  // Not set by TranslateForHyperscan: the engine's RE2 form of a bare pattern (re2_set.h,
+  // Re2Expression), empty if it has none, and RE2's program size for it.
+  std::string re2_expression;
+  int re2_program = 0;
 };
 
 // Patterns whose static cost (AnalyzeExpression) is above this are not given to Hyperscan

@@ -420,11 +420,13 @@ class EngineBudgetTest : public ::testing::Test {
   static void ExpectCorrectHits(const CompiledRules& rules) {
     auto h = HitsOf(rules, "Subject: s\n\nxx aaaaaa bbbbbbb yy\n");
     EXPECT_TRUE(h.contains("SLOW_BARE"));
+    EXPECT_TRUE(h.contains("SLOW_BARE_RE2"));
     EXPECT_FALSE(h.contains("SLOW_GATED"));
     EXPECT_TRUE(h.contains("LOOKAHEAD_EVERYWHERE"));
     EXPECT_FALSE(h.contains("PLAIN"));
     h = HitsOf(rules, "Subject: s\n\nxx aaaaa bbbbbbb yy\n");  // one a too few
     EXPECT_FALSE(h.contains("SLOW_BARE"));
+    EXPECT_FALSE(h.contains("SLOW_BARE_RE2"));
     h = HitsOf(rules, "Subject: s\n\nsend aaaaaabbbbbbb money\n");
     EXPECT_TRUE(h.contains("SLOW_GATED"));
     h = HitsOf(rules, "Subject: s\n\nsend aaaaaabbbbbbb" + std::string(40, '-') + "money\n");
@@ -432,6 +434,7 @@ class EngineBudgetTest : public ::testing::Test {
     h = HitsOf(rules, "Subject: s\n\ncash money, Hello World\n");
     EXPECT_FALSE(h.contains("SLOW_GATED"));  // the gate literals alone are not a match
     EXPECT_FALSE(h.contains("SLOW_BARE"));
+    EXPECT_FALSE(h.contains("SLOW_BARE_RE2"));
     EXPECT_TRUE(h.contains("PLAIN"));
   }
 
@@ -453,6 +456,9 @@ TEST_F(EngineBudgetTest, SlowPatternsLeaveHyperscanAndAreReported) {
   EXPECT_THAT(notes["SLOW_GATED"], ::testing::HasSubstr("gated by 2 literals"));
   EXPECT_THAT(notes["LOOKAHEAD_EVERYWHERE"], ::testing::HasSubstr("probe texts"));
   EXPECT_FALSE(notes.contains("PLAIN"));
+  // The same shape without the `$`: RE2 compiles it in microseconds, no budget involved.
+  EXPECT_FALSE(notes.contains("SLOW_BARE_RE2"));
+  EXPECT_EQ(cold.re2, 1u);
   EXPECT_EQ(cold.pcre_only, 1u);
   ExpectCorrectHits(**r1);
 
