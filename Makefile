@@ -44,7 +44,7 @@ build-fuzz:
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j $(JOBS) --target mime_fuzzer decoders_fuzzer rules_fuzzer config_fuzzer \
 	  classifier_model_fuzzer labelled_text_fuzzer \
-	  sms_feed_fuzzer sms_jsonl_fuzzer sms_payload_fuzzer milter_session_fuzzer
+	  sms_feed_fuzzer sms_jsonl_fuzzer sms_payload_fuzzer milter_session_fuzzer re2_form_fuzzer
 
 # The test's own extra: a Debian root with Sendmail (Sendmail cannot sit next to Postfix).
 deps-test:
