@@ -46,7 +46,7 @@ constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '3'};
 // The list of patterns found over the compile budget, in the cache directory.
 constexpr char kSlowPatternsFile[] = "slow-patterns";
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
-constexpr int kTranslationVersion = 17;
+constexpr int kTranslationVersion = 18;
 
 // Two independent 64-bit hashes of a sequence of byte strings, 8 bytes at a time (a warm start
 // keys ~100 databases by every expression they hold: a byte-at-a-time hash of those megabytes
@@ -222,7 +222,8 @@ void WriteCache(const std::string& path, const CachedDatabase& c) {
 // trial Hyperscan compile, which otherwise dominates a warm start. One file per rule set,
 // one line per regex rule in load order:
 // "ok<TAB>flags<TAB>mode<TAB>cost<TAB>literal length<TAB>why<TAB>expression<TAB>RE2 program
-// size<TAB>RE2 expression" (mode 0 exact, 1 prefilter, 2 literal gate; RE2 empty if none), "err<TAB>message" (PCRE2 only) or "bad<TAB>message"
+// size<TAB>RE2 expression<TAB>exact RE2 expression" (mode 0 exact, 1 prefilter, 2 literal gate;
+// the RE2 fields empty if none), "err<TAB>message" (PCRE2 only) or "bad<TAB>message"
 // (neither engine can run it: a problem, not compiled again on a warm start)
 // or "err<TAB>message", with backslash, tab and newline escaped.
 std::string EscapeField(std::string_view s) {
@@ -257,7 +258,8 @@ std::string EncodeTranslation(const absl::StatusOr<HyperscanPattern>& t) {
              t->gated ? 1 + static_cast<long long>(t->gate_count) : t->prefilter ? 1 : 0, "\t",
              static_cast<long long>(t->cost), "\t", static_cast<long long>(t->literal_length),
              "\t", EscapeField(t->why_prefilter), "\t", EscapeField(t->expression), "\t",
-             t->re2_program, "\t", EscapeField(t->re2_expression));
+             t->re2_program, "\t", EscapeField(t->re2_expression), "\t",
+             EscapeField(t->re2_exact));
 }
 
 bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* out) {
@@ -271,7 +273,7 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
     return true;
   }
   long long flags = 0, pre = 0, cost = 0, literal = 0, program = 0;
-  if (f.size() != 9 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre) ||
+  if (f.size() != 10 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre) ||
       !ParseInt(f[3], &cost) || !ParseInt(f[4], &literal) || literal < 0 ||
       !ParseInt(f[7], &program) || program < 0 || program > INT32_MAX)
     return false;
@@ -286,6 +288,7 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
   hp.expression = UnescapeField(f[6]);
   hp.re2_program = static_cast<int>(program);
   hp.re2_expression = UnescapeField(f[8]);
+  hp.re2_exact = UnescapeField(f[9]);
   *out = std::move(hp);
   return true;
 }
@@ -303,6 +306,7 @@ struct Pattern {
   bool negate = false;
   uint32_t maxhits = 0;
   std::unique_ptr<ConfirmRegex> confirm;  // prefilter or multiple
+  std::unique_ptr<Re2Regex> re2_confirm;  // confirms instead of `confirm` (counts stay PCRE2's)
 };
 
 // A block-mode database over one kind of text; Hyperscan ids index `patterns`.
@@ -406,12 +410,28 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
 // a FailedPrecondition (a problem; the cache remembers it, so a warm start does not try again).
 absl::StatusOr<HyperscanPattern> TranslateRule(const Rule& r) {
   absl::StatusOr<HyperscanPattern> translated = TranslateForHyperscan(r.regex);
-  if (translated.ok() && IsBare(*translated) && IsSharded(r.type)) {
-    // Bare patterns RE2 reads the same way (exact) or more widely (prefilter: PCRE2 confirms
-    // its hits either way) run on RE2 sets (re2_set.h).
-    absl::StatusOr<std::string> re2 =
-        Re2Expression(translated->expression, translated->flags, &translated->re2_program);
-    if (re2.ok()) translated->re2_expression = *std::move(re2);
+  if (!translated.ok()) return translated;
+  int exact_program = 0;
+  if (translated->prefilter) {
+    // Hyperscan can only over-approximate it (syntax or cost): if RE2 can run it exactly, RE2
+    // confirms the hits, in linear time.
+    absl::StatusOr<HyperscanPattern> exact = TranslateExactly(r.regex);
+    absl::StatusOr<std::string> re2 = exact.ok() ? Re2Expression(exact->expression,
+                                                                 exact->flags, &exact_program)
+                                                 : exact.status();
+    if (re2.ok()) translated->re2_exact = *std::move(re2);
+  }
+  if (IsBare(*translated) && IsSharded(r.type)) {
+    // Bare patterns run on RE2 sets (re2_set.h): exactly if RE2 can, else as a prefilter RE2
+    // reads more widely (PCRE2 confirms its hits either way).
+    if (!translated->re2_exact.empty()) {
+      translated->re2_expression = translated->re2_exact;
+      translated->re2_program = exact_program;
+    } else {
+      absl::StatusOr<std::string> re2 =
+          Re2Expression(translated->expression, translated->flags, &translated->re2_program);
+      if (re2.ok()) translated->re2_expression = *std::move(re2);
+    }
   }
   if (!translated.ok() && !absl::IsFailedPrecondition(translated.status())) {
     absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
@@ -625,9 +645,10 @@ bool Engine::Confirm(int pi, const Pattern& p, std::string_view text, Scratch* s
   // rule, which hits when its pattern does not match, counts it as matched for the same
   // reason: skipped work never makes a rule hit.
   if (!s->TakeConfirm()) return p.negate;
-  if (s->profile_ns.empty()) return p.confirm->Matches(text);
+  auto matches = [&] { return p.re2_confirm ? p.re2_confirm->Matches(text) : p.confirm->Matches(text); };
+  if (s->profile_ns.empty()) return matches();
   auto t0 = std::chrono::steady_clock::now();
-  bool hit = p.confirm->Matches(text);
+  bool hit = matches();
   s->profile_ns[pi] +=
       std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
   ++s->profile_calls[pi];
@@ -812,6 +833,8 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
     }
     p.confirm = *std::move(c);
   }
+  if (p.prefilter && hp != nullptr && !hp->re2_exact.empty())
+    p.re2_confirm = std::make_unique<Re2Regex>(hp->re2_exact);
   if (p.multiple) ++report->counted;
   patterns_.push_back(std::move(p));
   int index = static_cast<int>(patterns_.size() - 1);
@@ -1304,6 +1327,12 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
     if (pi >= 0 && re2) {
       field.exprs[shard].back() = hp->re2_expression;
       field.re2_program += hp->re2_program;
+      Pattern& p = patterns_[pi];
+      if (p.prefilter && hp->re2_expression == hp->re2_exact) {
+        p.prefilter = false;  // the set runs it exactly: nothing to confirm
+        --report->prefiltered;
+        ++report->exact;
+      }
       ++report->re2;
     }
   };

@@ -21,6 +21,7 @@
 #define VETO_RULES_RE2_SET_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,21 @@ class Re2Set {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// One Re2Expression pattern matched alone, compiled on first use (thread-safe): the confirm of
+// a prefilter or literal-gated pattern whose exact form RE2 can run — linear where PCRE2
+// backtracks (the stock `__FILL_THIS_FORM_*` patterns: 10-30x faster over the dev corpus).
+class Re2Regex {
+ public:
+  explicit Re2Regex(std::string expression);
+  ~Re2Regex();
+  bool Matches(std::string_view text) const;
+
+ private:
+  std::string expression_;
+  mutable std::once_flag once_;
+  mutable std::unique_ptr<re2::RE2> re_;
 };
 
 }  // namespace veto::rules

@@ -2250,6 +2250,18 @@ absl::StatusOr<PerlRegex> ParsePerlRegex(std::string_view text) {
   return out;
 }
 
+absl::StatusOr<HyperscanPattern> TranslateExactly(const PerlRegex& re) {
+  EmitOptions options;
+  options.target = Target::kHyperscan;
+  absl::StatusOr<Translation> t = Translate(re, options);
+  if (!t.ok()) return t.status();
+  if (t->superset) return Invalid("only a superset has Hyperscan syntax");
+  HyperscanPattern out;
+  out.expression = std::move(t->expression);
+  out.flags = HyperscanFlags(t->mode);
+  return out;
+}
+
 absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re) {
   EmitOptions options;
   options.target = Target::kHyperscan;

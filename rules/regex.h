@@ -63,6 +63,9 @@ struct HyperscanPattern {
   // Re2Expression), empty if it has none, and RE2's program size for it.
   std::string re2_expression;
   int re2_program = 0;
+  // Not set by TranslateForHyperscan either: for a prefilter or gated pattern, the RE2 form of
+  // its exact translation (TranslateExactly), which confirms its hits instead of PCRE2.
+  std::string re2_exact;
 };
 
 // Patterns whose static cost (AnalyzeExpression) is above this are not given to Hyperscan
@@ -83,6 +86,12 @@ inline constexpr double kFoldCost = 250;
 // (kExpensiveCost) or one Hyperscan refuses in any form is returned gated when it has a
 // literal gate.
 absl::StatusOr<HyperscanPattern> TranslateForHyperscan(const PerlRegex& re);
+
+// The translation in Hyperscan's syntax and flags whatever Hyperscan would make of it (no cost
+// checks, no prefilter relaxations, not checked by Hyperscan): for another engine that reads
+// the same syntax (re2_set.h's Re2Expression). Fails when the syntax can only over-approximate
+// the regex (e.g. recursion).
+absl::StatusOr<HyperscanPattern> TranslateExactly(const PerlRegex& re);
 
 // A PCRE2 (JIT where available) compilation of the same regex with SpamAssassin's semantics,
 // used to confirm prefilter hits and to count `multiple` hits the way Perl's //g does.
