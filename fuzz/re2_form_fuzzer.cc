@@ -1,6 +1,7 @@
 // libFuzzer target, differential: the RE2 form of a regex's Hyperscan translation
 // (rules/re2_set.h) must match a text exactly when Hyperscan does (exact translations), and at
-// least when PCRE2 does (prefilters); anything else traps. Input: one byte of modifiers (bits:
+// least when PCRE2 does (prefilters), and the RE2 confirm of a prefilter (its exact form, when
+// there is one) exactly when PCRE2 does; anything else traps. Input: one byte of modifiers (bits:
 // i, m, s, x), then the pattern, a NUL, and the subject (the pattern itself if there is no NUL).
 #include <hs/hs.h>
 
@@ -66,7 +67,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool re2 = !hits.empty();
   if (hs->prefilter) {
     auto pcre = veto::rules::ConfirmRegex::Compile(re);
-    if (pcre.ok() && (*pcre)->Matches(subject) && !re2 && (*pcre)->limit_hits() == 0) std::abort();
+    if (!pcre.ok()) return 0;
+    bool perl = (*pcre)->Matches(subject);
+    if ((*pcre)->limit_hits() > 0) return 0;
+    if (perl && !re2) std::abort();
+    // The RE2 confirm (the whole regex, exactly) must agree with PCRE2.
+    auto whole = veto::rules::TranslateExactly(re);
+    if (!whole.ok()) return 0;
+    auto exact = veto::rules::Re2Expression(whole->expression, whole->flags);
+    if (exact.ok() && veto::rules::Re2Regex(*exact).Matches(subject) != perl) std::abort();
     return 0;
   }
   bool ok = false;
