@@ -46,7 +46,7 @@ constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '3'};
 // The list of patterns found over the compile budget, in the cache directory.
 constexpr char kSlowPatternsFile[] = "slow-patterns";
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
-constexpr int kTranslationVersion = 18;
+constexpr int kTranslationVersion = 19;
 
 // Two independent 64-bit hashes of a sequence of byte strings, 8 bytes at a time (a warm start
 // keys ~100 databases by every expression they hold: a byte-at-a-time hash of those megabytes
@@ -410,6 +410,16 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
 // a FailedPrecondition (a problem; the cache remembers it, so a warm start does not try again).
 absl::StatusOr<HyperscanPattern> TranslateRule(const Rule& r) {
   absl::StatusOr<HyperscanPattern> translated = TranslateForHyperscan(r.regex);
+  if (!translated.ok() && !absl::IsFailedPrecondition(translated.status())) {
+    absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
+    if (!c.ok()) {
+      translated = absl::FailedPreconditionError(Cat(
+          "neither engine can run it: ", translated.status().message(),
+          translated.status().message() == c.status().message()
+              ? std::string()
+              : Cat("; ", c.status().message())));
+    }
+  }
   if (!translated.ok()) return translated;
   int exact_program = 0;
   if (translated->prefilter) {
@@ -431,16 +441,6 @@ absl::StatusOr<HyperscanPattern> TranslateRule(const Rule& r) {
       absl::StatusOr<std::string> re2 =
           Re2Expression(translated->expression, translated->flags, &translated->re2_program);
       if (re2.ok()) translated->re2_expression = *std::move(re2);
-    }
-  }
-  if (!translated.ok() && !absl::IsFailedPrecondition(translated.status())) {
-    absl::StatusOr<std::unique_ptr<ConfirmRegex>> c = ConfirmRegex::Compile(r.regex);
-    if (!c.ok()) {
-      translated = absl::FailedPreconditionError(Cat(
-          "neither engine can run it: ", translated.status().message(),
-          translated.status().message() == c.status().message()
-              ? std::string()
-              : Cat("; ", c.status().message())));
     }
   }
   return translated;
