@@ -315,6 +315,29 @@ TEST(EngineTest, SkippedConfirmsNeverMakeARuleHit) {
   EXPECT_EQ(t.matches[0].id, "NEG_TO");
 }
 
+// Bare patterns (no literal of 3 bytes) run on RE2 sets once a field has 8 of them with an
+// RE2 form; fewer stay on Hyperscan. Hits are the same either way.
+TEST(EngineTest, BarePatternsMoveToRe2SetsFromEight) {
+  std::string few, many;
+  for (int n = 1; n <= 8; ++n) {
+    std::string rule = "body BARE_" + std::to_string(n) + " /[a-c]\\d{" + std::to_string(n) +
+                       "}[x-z]/\nscore BARE_" + std::to_string(n) + " 1\n";
+    if (n < 8) few += rule;
+    many += rule;
+  }
+  const std::string mail = "Subject: s\n\nsee b12z and a1234567x\n";
+  for (const std::string* cf : {&few, &many}) {
+    Compiled c = Build(*cf);
+    ASSERT_TRUE(c.rules) << *cf;
+    EXPECT_EQ(c.report.re2, cf == &few ? 0u : 8u);
+    auto h = Hits(c, mail);
+    EXPECT_TRUE(h.contains("BARE_2"));
+    EXPECT_TRUE(h.contains("BARE_7"));
+    EXPECT_FALSE(h.contains("BARE_1"));
+    EXPECT_FALSE(h.contains("BARE_3"));
+  }
+}
+
 TEST(EngineTest, ScratchIsReusableAcrossMessages) {
   Compiled c = Build("body A /alpha/\nbody B /beta/\n");
   auto scratch = c.rules->NewScratch();
@@ -458,7 +481,7 @@ TEST_F(EngineBudgetTest, SlowPatternsLeaveHyperscanAndAreReported) {
   EXPECT_FALSE(notes.contains("PLAIN"));
   // The same shape without the `$`: RE2 compiles it in microseconds, no budget involved.
   EXPECT_FALSE(notes.contains("SLOW_BARE_RE2"));
-  EXPECT_EQ(cold.re2, 1u);
+  EXPECT_EQ(cold.re2, 8u);  // SLOW_BARE_RE2 and BARE_1..7
   EXPECT_EQ(cold.pcre_only, 1u);
   ExpectCorrectHits(**r1);
 
