@@ -6,7 +6,10 @@
 // header target (`Subject`, `From:addr`, `ALL`, ...) — with HS_FLAG_SINGLEMATCH. Patterns
 // Hyperscan can only over-approximate (lookaround, backreferences, ...) are compiled with
 // HS_FLAG_PREFILTER, patterns too expensive for it (a static cost estimate, regex.h) run
-// behind their literal gate, and every such hit is confirmed with PCRE2; `tflags multiple` rules are
+// behind their literal gate, and every such hit is confirmed with PCRE2 (or with RE2 where it
+// can run the whole regex exactly, re2_set.h). A field's literal-less patterns run on RE2 sets
+// (one lazily built DFA per group) instead of Hyperscan once it has enough of them;
+// `tflags multiple` rules are
 // counted with PCRE2 the way Perl's //g counts. Metas are then evaluated in dependency order
 // with Perl semantics, and the scores of reported rules are summed.
 //
