@@ -38,7 +38,7 @@ build-asan:
 build-tsan:
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan -j $(JOBS) --target vetod daemon_scanner_test daemon_metrics_test \
-	  mobile_signals_test mobile_replay_test
+	  mobile_signals_test mobile_replay_test rules_re2_threads_test
 
 build-fuzz:
 	cmake --preset fuzz >/dev/null
