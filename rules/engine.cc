@@ -655,7 +655,11 @@ bool Engine::Confirm(int pi, const Pattern& p, std::string_view text, Scratch* s
   // rule, which hits when its pattern does not match, counts it as matched for the same
   // reason: skipped work never makes a rule hit.
   if (!s->TakeConfirm()) return p.negate;
-  auto matches = [&] { return p.re2_confirm ? p.re2_confirm->Matches(text) : p.confirm->Matches(text); };
+  auto matches = [&] {
+    bool hit = false;
+    if (p.re2_confirm && p.re2_confirm->Matches(text, &hit)) return hit;
+    return p.confirm->Matches(text);
+  };
   if (s->profile_ns.empty()) return matches();
   auto t0 = std::chrono::steady_clock::now();
   bool hit = matches();

@@ -28,9 +28,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace re2 {
-class RE2;
-}
+#include <re2/set.h>
 
 namespace veto::rules {
 
@@ -92,12 +90,14 @@ class Re2Regex {
  public:
   explicit Re2Regex(std::string expression);
   ~Re2Regex();
-  bool Matches(std::string_view text) const;
+  // Sets *hit and returns true, or returns false when RE2 cannot decide (its DFA could not
+  // start in the memory budget): the caller asks PCRE2 instead.
+  bool Matches(std::string_view text, bool* hit) const;
 
  private:
   std::string expression_;
   mutable std::once_flag once_;
-  mutable std::unique_ptr<re2::RE2> re_;
+  mutable std::unique_ptr<re2::RE2::Set> set_;  // a set of one (see re2_set.cc on RE2 objects)
 };
 
 }  // namespace veto::rules

@@ -54,7 +54,11 @@ TEST(Re2ThreadsTest, SharedSetsAndConfirmsGiveEveryThreadTheSameResults) {
   const auto expected = MatchAll(reference, texts);
   Re2Regex reference_confirm("(?:ab|c1)[^\\n]{2}x");
   std::vector<bool> expected_confirm;
-  for (const std::string& t : texts) expected_confirm.push_back(reference_confirm.Matches(t));
+  for (const std::string& t : texts) {
+    bool hit = false;
+    ASSERT_TRUE(reference_confirm.Matches(t, &hit));
+    expected_confirm.push_back(hit);
+  }
 
   Re2Regex confirm("(?:ab|c1)[^\\n]{2}x");  // compiled by whichever thread comes first
   std::vector<std::thread> threads;
@@ -64,8 +68,10 @@ TEST(Re2ThreadsTest, SharedSetsAndConfirmsGiveEveryThreadTheSameResults) {
       for (int round = 0; round < 3; ++round) {
         if (MatchAll(roomy, texts) != expected) ++failures[k];
         if (MatchAll(tiny, texts) != expected) ++failures[k];
-        for (size_t i = 0; i < texts.size(); ++i)
-          if (confirm.Matches(texts[i]) != expected_confirm[i]) ++failures[k];
+        for (size_t i = 0; i < texts.size(); ++i) {
+          bool hit = false;
+          if (!confirm.Matches(texts[i], &hit) || hit != expected_confirm[i]) ++failures[k];
+        }
       }
     });
   }
