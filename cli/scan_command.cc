@@ -105,11 +105,11 @@ void PrintReport(const rules::CompileReport& c, size_t files, size_t load_proble
                "patterns: %zu exact, %zu prefiltered (PCRE2 confirm), %zu PCRE2 only, %zu counted "
                "(multiple); %zu on RE2 sets\n"
                "evals: %zu native, %zu unsupported (value 0)\n"
-               "databases: %zu (%zu from cache), %.1f MB; compile %.2f s; load problems %zu, "
+               "databases: %zu (%zu from cache), %.1f MB, and %zu RE2 sets; compile %.2f s; load problems %zu, "
                "compile problems %zu\n",
                c.rules_total, files, c.rules_active, c.metas, c.exact, c.prefiltered, c.pcre_only,
                c.counted, c.re2, c.evals_native, c.evals_unsupported, c.databases, c.cache_hits,
-               c.database_bytes / 1e6, c.compile_seconds, load_problems,
+               c.database_bytes / 1e6, c.re2_sets, c.compile_seconds, load_problems,
                c.problems.size() - c.evals_unsupported);
 }
 

@@ -730,7 +730,6 @@ void Engine::Scan(const Database& db, std::string_view text, size_t element, Scr
               &Engine::OnMatch, &ctx);
       return;
     }
-    s->re2_hits.clear();
     db.re2->Match(text, &s->re2_hits);
     for (int id : s->re2_hits) OnMatch(static_cast<unsigned>(id), 0, 0, 0, &ctx);
   };
@@ -1283,6 +1282,7 @@ absl::Status Engine::BuildRe2Set(const std::vector<std::string>& exprs, Database
     }
   }
   all_dbs_.push_back(db);
+  ++report->re2_sets;
   return absl::OkStatus();
 }
 

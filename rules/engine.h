@@ -73,7 +73,8 @@ struct CompileReport {
   size_t metas = 0;
   size_t evals_native = 0;
   size_t evals_unsupported = 0;  // value 0 in metas; listed in `problems`
-  size_t databases = 0;
+  size_t databases = 0;          // Hyperscan databases
+  size_t re2_sets = 0;           // RE2 sets (re2_set.h)
   size_t cache_hits = 0;         // databases loaded from the cache instead of compiled
   size_t database_bytes = 0;
   double compile_seconds = 0;

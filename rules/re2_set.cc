@@ -568,14 +568,12 @@ size_t Re2Set::fallbacks() const { return impl_->fallbacks.load(std::memory_orde
 
 void Re2Set::Match(std::string_view text, std::vector<int>* hits) const {
   re2::StringPiece piece(text.data(), text.size());
-  std::vector<int> found;
   RE2::Set::ErrorInfo info{};
+  hits->clear();
   if (impl_->compiled) {
-    if (impl_->set.Match(piece, &found, &info)) {
-      hits->insert(hits->end(), found.begin(), found.end());
-      return;
-    }
-    if (info.kind == RE2::Set::kNoError) return;
+    // RE2 fills `hits` only on success (no allocation once the vector has grown).
+    if (impl_->set.Match(piece, hits, &info) || info.kind == RE2::Set::kNoError) return;
+    hits->clear();
   }
   impl_->fallbacks.fetch_add(1, std::memory_order_relaxed);
   std::call_once(impl_->alone_once, [&] {

@@ -70,7 +70,7 @@ class Re2Set {
   absl::Status Compile();
   size_t size() const;
 
-  // Appends to `hits` the indices of the patterns that match somewhere in `text`. Should the
+  // Sets `hits` to the indices of the patterns that match somewhere in `text`, in any order. Should the
   // DFA run out of memory (or the set not compile), each pattern is matched on its own (RE2
   // then falls back to its NFA where needed): slower, never a missed match. A DFA that fills
   // its memory only restarts its cache (slower too, still linear in the text).
