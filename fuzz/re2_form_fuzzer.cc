@@ -74,9 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The RE2 confirm (the whole regex, exactly) must agree with PCRE2.
     auto whole = veto::rules::TranslateExactly(re);
     if (!whole.ok()) return 0;
-    auto exact = veto::rules::Re2Expression(whole->expression, whole->flags);
+    int program = 0;
+    auto exact = veto::rules::Re2Expression(whole->expression, whole->flags, &program);
     bool hit = false;
-    if (exact.ok() && veto::rules::Re2Regex(*exact).Matches(subject, &hit) && hit != perl)
+    if (exact.ok() && veto::rules::Re2Regex(*exact, program).Matches(subject, &hit) && hit != perl)
       std::abort();
     return 0;
   }

@@ -46,7 +46,7 @@ constexpr char kCacheMagic[8] = {'V', 'E', 'T', 'O', 'H', 'S', '0', '3'};
 // The list of patterns found over the compile budget, in the cache directory.
 constexpr char kSlowPatternsFile[] = "slow-patterns";
 // Bumped whenever TranslateForHyperscan's output for the same regex changes.
-constexpr int kTranslationVersion = 19;
+constexpr int kTranslationVersion = 20;
 
 // Two independent 64-bit hashes of a sequence of byte strings, 8 bytes at a time (a warm start
 // keys ~100 databases by every expression they hold: a byte-at-a-time hash of those megabytes
@@ -222,8 +222,8 @@ void WriteCache(const std::string& path, const CachedDatabase& c) {
 // trial Hyperscan compile, which otherwise dominates a warm start. One file per rule set,
 // one line per regex rule in load order:
 // "ok<TAB>flags<TAB>mode<TAB>cost<TAB>literal length<TAB>why<TAB>expression<TAB>RE2 program
-// size<TAB>RE2 expression<TAB>exact RE2 expression" (mode 0 exact, 1 prefilter, 2 literal gate;
-// the RE2 fields empty if none), "err<TAB>message" (PCRE2 only) or "bad<TAB>message"
+// size<TAB>RE2 expression<TAB>exact RE2 expression<TAB>its program size" (mode 0 exact,
+// 1 prefilter, 2 literal gate; the RE2 fields empty if none), "err<TAB>message" (PCRE2 only) or "bad<TAB>message"
 // (neither engine can run it: a problem, not compiled again on a warm start)
 // or "err<TAB>message", with backslash, tab and newline escaped.
 std::string EscapeField(std::string_view s) {
@@ -259,7 +259,7 @@ std::string EncodeTranslation(const absl::StatusOr<HyperscanPattern>& t) {
              static_cast<long long>(t->cost), "\t", static_cast<long long>(t->literal_length),
              "\t", EscapeField(t->why_prefilter), "\t", EscapeField(t->expression), "\t",
              t->re2_program, "\t", EscapeField(t->re2_expression), "\t",
-             EscapeField(t->re2_exact));
+             EscapeField(t->re2_exact), "\t", t->re2_exact_program);
 }
 
 bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* out) {
@@ -272,10 +272,11 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
     *out = absl::FailedPreconditionError(UnescapeField(f[1]));
     return true;
   }
-  long long flags = 0, pre = 0, cost = 0, literal = 0, program = 0;
-  if (f.size() != 10 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre) ||
+  long long flags = 0, pre = 0, cost = 0, literal = 0, program = 0, exact_program = 0;
+  if (f.size() != 11 || f[0] != "ok" || !ParseInt(f[1], &flags) || !ParseInt(f[2], &pre) ||
       !ParseInt(f[3], &cost) || !ParseInt(f[4], &literal) || literal < 0 ||
-      !ParseInt(f[7], &program) || program < 0 || program > INT32_MAX)
+      !ParseInt(f[7], &program) || program < 0 || program > INT32_MAX ||
+      !ParseInt(f[10], &exact_program) || exact_program < 0 || exact_program > INT32_MAX)
     return false;
   HyperscanPattern hp;
   hp.flags = static_cast<unsigned>(flags);
@@ -289,6 +290,7 @@ bool DecodeTranslation(std::string_view line, absl::StatusOr<HyperscanPattern>* 
   hp.re2_program = static_cast<int>(program);
   hp.re2_expression = UnescapeField(f[8]);
   hp.re2_exact = UnescapeField(f[9]);
+  hp.re2_exact_program = static_cast<int>(exact_program);
   *out = std::move(hp);
   return true;
 }
@@ -324,8 +326,8 @@ struct Database {
   bool matches_empty = true;
   std::string name;  // "body", "header Subject", ... (profiling)
   int id = -1;       // index into Engine::all_dbs_ (profiling)
-  // Instead of `db`: bare exact patterns on one RE2 lazy DFA (re2_set.h); set index -> the
-  // same `patterns` entry as a Hyperscan id.
+  // Instead of `db`: bare patterns (exact or prefilter forms) on one lazily built RE2 DFA
+  // (re2_set.h); set index -> the same `patterns` entry as a Hyperscan id.
   std::unique_ptr<Re2Set> re2;
 };
 
@@ -427,14 +429,13 @@ absl::StatusOr<HyperscanPattern> TranslateRule(const Rule& r) {
     }
   }
   if (!translated.ok()) return translated;
-  int exact_program = 0;
   if (translated->prefilter) {
     // Hyperscan can only over-approximate it (syntax or cost): if RE2 can run it exactly, RE2
     // confirms the hits, in linear time.
     absl::StatusOr<HyperscanPattern> exact = TranslateExactly(r.regex);
-    absl::StatusOr<std::string> re2 = exact.ok() ? Re2Expression(exact->expression,
-                                                                 exact->flags, &exact_program)
-                                                 : exact.status();
+    absl::StatusOr<std::string> re2 =
+        exact.ok() ? Re2Expression(exact->expression, exact->flags, &translated->re2_exact_program)
+                   : exact.status();
     if (re2.ok()) translated->re2_exact = *std::move(re2);
   }
   if (IsBare(*translated) && IsSharded(r.type)) {
@@ -442,7 +443,7 @@ absl::StatusOr<HyperscanPattern> TranslateRule(const Rule& r) {
     // reads more widely (PCRE2 confirms its hits either way).
     if (!translated->re2_exact.empty()) {
       translated->re2_expression = translated->re2_exact;
-      translated->re2_program = exact_program;
+      translated->re2_program = translated->re2_exact_program;
     } else {
       absl::StatusOr<std::string> re2 =
           Re2Expression(translated->expression, translated->flags, &translated->re2_program);
@@ -847,7 +848,7 @@ int Engine::AddPattern(const Rule& r, int slot, const HyperscanPattern* hp,
     p.confirm = *std::move(c);
   }
   if (p.prefilter && hp != nullptr && !hp->re2_exact.empty())
-    p.re2_confirm = std::make_unique<Re2Regex>(hp->re2_exact);
+    p.re2_confirm = std::make_unique<Re2Regex>(hp->re2_exact, hp->re2_exact_program);
   if (p.multiple) ++report->counted;
   patterns_.push_back(std::move(p));
   int index = static_cast<int>(patterns_.size() - 1);
@@ -1364,6 +1365,7 @@ absl::Status Engine::Build(const RuleSet& set, const EngineOptions& options,
       Pattern& p = patterns_[pi];
       if (p.prefilter && hp->re2_expression == hp->re2_exact) {
         p.prefilter = false;  // the set runs it exactly: nothing to confirm
+        p.re2_confirm.reset();
         --report->prefiltered;
         ++report->exact;
       }

@@ -491,11 +491,6 @@ class Rewriter {
   std::vector<size_t> dropped_from_;  // where their output began
 };
 
-// RE2 20220601 (Debian 12) misses matches with an RE2 object in Latin-1 mode when factoring
-// an alternation leaves a common literal prefix with a byte >= 0x80: `\xe3\xe3|\xe3\x90`
-// does not match "x\xe3\x90" (found by re2_form_fuzzer; the prefix it searches for first is
-// taken as UTF-8). RE2::Set does not search for a prefix, so every pattern here runs on a set,
-// a single pattern on a set of one.
 RE2::Options Options(int64_t max_mem) {
   RE2::Options o;
   o.set_encoding(RE2::Options::EncodingLatin1);
@@ -505,6 +500,11 @@ RE2::Options Options(int64_t max_mem) {
   return o;
 }
 
+// RE2 20220601 (Debian 12) misses matches with an RE2 object in Latin-1 mode when factoring
+// an alternation leaves a common literal prefix with a byte >= 0x80: `\xe3\xe3|\xe3\x90`
+// does not match "x\xe3\x90" (found by re2_form_fuzzer; the prefix it searches for first is
+// taken as UTF-8). RE2::Set does not search for a prefix, so every pattern here runs on a set,
+// a single pattern on a set of one.
 std::unique_ptr<RE2::Set> SetOfOne(const std::string& expression, int64_t max_mem) {
   auto set = std::make_unique<RE2::Set>(Options(max_mem), RE2::UNANCHORED);
   if (set->Add(expression, nullptr) < 0 || !set->Compile()) return nullptr;
@@ -586,11 +586,8 @@ void Re2Set::Match(std::string_view text, std::vector<int>* hits) const {
   }
 }
 
-}  // namespace veto::rules
-
-namespace veto::rules {
-
-Re2Regex::Re2Regex(std::string expression) : expression_(std::move(expression)) {}
+Re2Regex::Re2Regex(std::string expression, int program_size)
+    : expression_(std::move(expression)), program_size_(program_size) {}
 Re2Regex::~Re2Regex() = default;
 
 bool Re2Regex::Matches(std::string_view text, bool* hit) const {
@@ -601,9 +598,7 @@ bool Re2Regex::Matches(std::string_view text, bool* hit) const {
     // corpus pass in 8 MB, 0.02 s in 16 MB). So the budget grows with the program: 1 KB per
     // instruction, 8-64 MB.
     constexpr int64_t kMin = 8 << 20, kMax = 64 << 20;
-    RE2 sizing(expression_, Options(kMin));
-    int64_t wanted = sizing.ok() ? std::min<int64_t>(kMax, int64_t{sizing.ProgramSize()} << 10) : 0;
-    set_ = SetOfOne(expression_, std::max(kMin, wanted));
+    set_ = SetOfOne(expression_, std::clamp<int64_t>(int64_t{program_size_} << 10, kMin, kMax));
   });
   RE2::Set::ErrorInfo info{};
   if (!set_) return false;

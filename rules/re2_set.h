@@ -88,7 +88,8 @@ class Re2Set {
 // backtracks (the stock `__FILL_THIS_FORM_*` patterns: 10-30x faster over the dev corpus).
 class Re2Regex {
  public:
-  explicit Re2Regex(std::string expression);
+  // `program_size`: Re2Expression's, for the DFA budget (0 if unknown: the smallest budget).
+  Re2Regex(std::string expression, int program_size);
   ~Re2Regex();
   // Sets *hit and returns true, or returns false when RE2 cannot decide (its DFA could not
   // start in the memory budget): the caller asks PCRE2 instead.
@@ -96,6 +97,7 @@ class Re2Regex {
 
  private:
   std::string expression_;
+  int program_size_;
   mutable std::once_flag once_;
   mutable std::unique_ptr<re2::RE2::Set> set_;  // a set of one (see re2_set.cc on RE2 objects)
 };

@@ -66,6 +66,7 @@ struct HyperscanPattern {
   // Not set by TranslateForHyperscan either: for a prefilter or gated pattern, the RE2 form of
   // its exact translation (TranslateExactly), which confirms its hits instead of PCRE2.
   std::string re2_exact;
+  int re2_exact_program = 0;  // RE2's program size for re2_exact (its DFA budget)
 };
 
 // Patterns whose static cost (AnalyzeExpression) is above this are not given to Hyperscan

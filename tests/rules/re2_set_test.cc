@@ -154,7 +154,7 @@ TEST(Re2SetTest, FactoredHighBytePrefixesStillMatch) {
   const std::string text = "x\xe3\x90\xe3\xe3" "a";
   for (const char* e : {"\\xe3\\xe3|\\xe3\\x90", "q?\\xe3\\xe3|\\xe3\\x90", "(?:\\xe3\\x90\\xe3|\\xe3\\xe3\\xe3)"}) {
     bool hit = false;
-    EXPECT_TRUE(Re2Regex(e).Matches(text, &hit)) << e;
+    EXPECT_TRUE(Re2Regex(e, 0).Matches(text, &hit)) << e;
     EXPECT_TRUE(hit) << e;
     EXPECT_TRUE(Re2Matches(e, text)) << e;
     Re2Set tiny(8 << 10);  // pattern by pattern
@@ -272,12 +272,13 @@ TEST(Re2ExpressionTest, StockBarePatternsAgreeWithHyperscanOnTheCorpus) {
     if (!hs.ok() || !hs->prefilter) continue;
     absl::StatusOr<HyperscanPattern> whole = TranslateExactly(r.regex);
     if (!whole.ok()) continue;
-    absl::StatusOr<std::string> re2 = Re2Expression(whole->expression, whole->flags);
+    int program = 0;
+    absl::StatusOr<std::string> re2 = Re2Expression(whole->expression, whole->flags, &program);
     if (!re2.ok()) continue;
     ++confirms;
     auto pcre = ConfirmRegex::Compile(r.regex);
     ASSERT_TRUE(pcre.ok()) << r.name;
-    Re2Regex confirm(*re2);
+    Re2Regex confirm(*re2, program);
     for (const std::string& t : texts) {
       bool p = (*pcre)->Matches(t);
       if ((*pcre)->limit_hits() > 0) break;  // PCRE2 gave up: no verdict to compare with

@@ -52,7 +52,7 @@ TEST(Re2ThreadsTest, SharedSetsAndConfirmsGiveEveryThreadTheSameResults) {
   for (const std::string& p : patterns) ASSERT_TRUE(reference.Add(p).ok());
   ASSERT_TRUE(reference.Compile().ok());
   const auto expected = MatchAll(reference, texts);
-  Re2Regex reference_confirm("(?:ab|c1)[^\\n]{2}x");
+  Re2Regex reference_confirm("(?:ab|c1)[^\\n]{2}x", 0);
   std::vector<bool> expected_confirm;
   for (const std::string& t : texts) {
     bool hit = false;
@@ -60,7 +60,7 @@ TEST(Re2ThreadsTest, SharedSetsAndConfirmsGiveEveryThreadTheSameResults) {
     expected_confirm.push_back(hit);
   }
 
-  Re2Regex confirm("(?:ab|c1)[^\\n]{2}x");  // compiled by whichever thread comes first
+  Re2Regex confirm("(?:ab|c1)[^\\n]{2}x", 0);  // compiled by whichever thread comes first
   std::vector<std::thread> threads;
   std::vector<int> failures(4, 0);
   for (int k = 0; k < 4; ++k) {
